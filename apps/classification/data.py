@@ -1,0 +1,141 @@
+"""Classification data: MNIST IDX, CIFAR-10 batches or an image folder -> (image, label).
+
+Preprocessing (size, channels, normalisation, inversion) is a small dict stored in
+every checkpoint and reused at inference, so a model always sees what it trained on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+from torchvision.transforms import v2
+
+from neocog.core.errors import NeocogError
+from neocog.datasets.cifar import read_cifar10
+from neocog.datasets.idx import download_mnist, idx_pairs, read_idx_pair
+from neocog.datasets.images import read_image_folder
+
+MNIST_NAMES = [str(d) for d in range(10)]
+
+
+@dataclass
+class Preprocess:
+    size: int = 28  # square input side in pixels
+    channels: int = 1  # 1 grey, 3 RGB
+    mean: float = 0.1307  # MNIST's pixel mean / std (on [0, 1])
+    std: float = 0.3081
+    # MNIST digits are light ink on black; a photo of a digit on paper is the reverse,
+    # so a light-background image is inverted before a model trained on MNIST sees it.
+    invert_light: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def to_tensor(image: np.ndarray, pre: Preprocess) -> Tensor:
+    """uint8 (H, W) or (H, W, 3) -> float Tensor[C, size, size] in [0, 1], not normalised."""
+    if pre.channels == 1 and image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    if pre.channels == 3 and image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if pre.invert_light and image.mean() > 127:
+        image = 255 - image
+    if image.shape[:2] != (pre.size, pre.size):
+        image = cv2.resize(image, (pre.size, pre.size), interpolation=cv2.INTER_AREA)
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).float().div_(255)
+    return tensor[None] if tensor.ndim == 2 else tensor.permute(2, 0, 1)  # (H, W, C) -> (C, H, W)
+
+
+def normalize(batch: Tensor, pre: Preprocess) -> Tensor:
+    return (batch - pre.mean) / pre.std
+
+
+def augmentation(pre: Preprocess) -> v2.Transform:
+    """Random affine for digits (no flips: a mirrored 2 is no 2); crop + flip for photos."""
+    if pre.channels == 1:
+        return v2.RandomAffine(degrees=12, translate=(0.12, 0.12), scale=(0.85, 1.15), shear=8)
+    return v2.Compose([v2.RandomCrop(pre.size, padding=pre.size // 8, padding_mode="reflect"),
+                       v2.RandomHorizontalFlip()])
+
+
+class ArrayDataset(Dataset):
+    """In-memory uint8 images + labels -> (normalised Tensor[C, S, S], label)."""
+
+    def __init__(self, images: list[np.ndarray] | np.ndarray, labels: np.ndarray, pre: Preprocess,
+                 augment: bool = False) -> None:
+        self.images, self.labels, self.pre = images, labels, pre
+        self.augment = augmentation(pre) if augment else None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, int]:
+        x = to_tensor(self.images[i], self.pre)
+        if self.augment is not None:
+            x = self.augment(x)
+        return normalize(x, self.pre), int(self.labels[i])
+
+
+@dataclass
+class Split:
+    train_images: Any
+    train_labels: np.ndarray
+    val_images: Any
+    val_labels: np.ndarray
+    names: list[str]
+    pre: Preprocess
+
+
+def holdout(images: Any, labels: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val): a fixed permutation (seed 0), the last `fraction` held out."""
+    order = np.random.default_rng(0).permutation(len(labels))
+    n_val = max(1, int(round(len(labels) * fraction)))
+    return order[:-n_val], order[-n_val:]
+
+
+def detect_kind(folder: Path) -> str:
+    if any(folder.glob("*-images-idx3-ubyte*")):
+        return "mnist"
+    if (folder / "data_batch_1").exists() or (folder / "test_batch").exists():
+        return "cifar10"
+    return "folder"
+
+
+def load_split(data: str, val_fraction: float, imgsz: int = 0, cache: str = "") -> Split:
+    """Read `data` (empty: download MNIST to `cache`) into a train/val split."""
+    folder = Path(data) if data else download_mnist(cache or Path.home() / ".cache" / "neocog")
+    if not folder.exists():
+        raise NeocogError(f"{folder}: no such data folder")
+    kind = detect_kind(folder)
+    if kind == "cifar10":
+        tx, ty, names = read_cifar10(folder, train=True)
+        vx, vy, _ = read_cifar10(folder, train=False)
+        return Split(tx, ty, vx, vy, names, colour_preprocess(imgsz or 32))
+    if kind == "mnist":
+        pairs = idx_pairs(folder)
+        if "train" in pairs and "t10k" in pairs:  # the official split
+            tx, ty = read_idx_pair(pairs["train"])
+            vx, vy = read_idx_pair(pairs["t10k"])
+            return Split(tx, ty, vx, vy, MNIST_NAMES, Preprocess(size=imgsz or 28))
+        parts = [read_idx_pair(p) for p in pairs.values()]
+        images = np.concatenate([p[0] for p in parts])
+        labels = np.concatenate([p[1] for p in parts])
+        names, pre = MNIST_NAMES, Preprocess(size=imgsz or images.shape[1])
+    else:
+        images, labels, names = read_image_folder(folder, channels=3)
+        images = np.asarray(images, dtype=object)
+        pre = colour_preprocess(imgsz or 64)
+    train, val = holdout(images, labels, val_fraction)
+    return Split(images[train], labels[train], images[val], labels[val], names, pre)
+
+
+def colour_preprocess(size: int) -> Preprocess:
+    # ImageNet statistics, averaged over channels: a fine default for natural photos.
+    return Preprocess(size=size, channels=3, mean=0.449, std=0.226, invert_light=False)

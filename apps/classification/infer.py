@@ -1,0 +1,43 @@
+"""`neocog classify infer --source FILE|DIR [--json]`: label and probability per image."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from neocog.core.config import parse_config
+from neocog.datasets.images import list_images
+
+from ..common import print_json, run_main
+from .predictor import Classifier
+
+
+@dataclass
+class ClassifyInferConfig:
+    source: str = field(default="", metadata={"help": "an image file or a folder of images"})
+    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    json: bool = field(default=False, metadata={"help": "print a JSON list of {file, label, score}"})
+    batch_size: int = 64
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_config(ClassifyInferConfig, argv, "neocog classify infer",
+                       "Classify images with a trained (default: the shipped MNIST) model.")
+    if not cfg.source:
+        raise SystemExit("neocog classify infer: error: --source FILE|DIR is required")
+    clf = Classifier(cfg.weights or None)
+    files = list_images(cfg.source)
+    results = []
+    for i in range(0, len(files), cfg.batch_size):
+        chunk = files[i: i + cfg.batch_size]
+        for path, pred in zip(chunk, clf(chunk), strict=True):
+            results.append({"file": str(path), "label": pred.label, "score": round(pred.score, 4)})
+    if cfg.json:
+        print_json(results)
+    else:
+        for r in results:
+            print(f"{r['file']}: {r['label']} ({r['score']:.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))

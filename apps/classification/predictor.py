@@ -1,0 +1,48 @@
+"""Library API: `Classifier.load()` then `classifier(images)` -> one result per image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neocog.core.checkpoint import load_model
+from neocog.datasets.images import read_image
+
+from .data import Preprocess, normalize, to_tensor
+
+DEFAULT_WEIGHTS = Path(__file__).parent / "assets" / "mnist_default.safetensors"
+TASK = "classify"
+
+
+@dataclass
+class Classification:
+    label: str
+    index: int
+    score: float
+
+
+class Classifier:
+    """A trained classifier plus its preprocessing and class names."""
+
+    def __init__(self, weights: str | Path | None = None, device: str = "cpu") -> None:
+        self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
+        self.model, self.header = load_model(self.weights, TASK)
+        self.model.to(device)
+        self.device = device
+        self.names: list[str] = self.header["names"]
+        self.pre = Preprocess(**self.header["preprocess"])
+
+    def prepare(self, image: np.ndarray | str | Path) -> torch.Tensor:
+        """A path or uint8 array -> normalised Tensor[C, S, S]."""
+        if not isinstance(image, np.ndarray):
+            image = read_image(image, self.pre.channels)
+        return normalize(to_tensor(image, self.pre), self.pre)
+
+    @torch.no_grad()
+    def __call__(self, images: list[np.ndarray | str | Path]) -> list[Classification]:
+        batch = torch.stack([self.prepare(im) for im in images]).to(self.device)
+        results = self.model.predict(self.model(batch))
+        return [Classification(self.names[r.index], r.index, r.score) for r in results]

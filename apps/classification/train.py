@@ -1,0 +1,92 @@
+"""`neocog classify train`: train an image classifier (default: digits on MNIST IDX files)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from neocog.core.backbones import BackboneConfig
+from neocog.core.checkpoint import load_model
+from neocog.core.config import parse_config
+from neocog.core.heads import TaskModel, build_model
+from neocog.core.trainer import TrainConfig, Trainer, run_dir_for, seed_everything
+
+from ..common import run_main
+from .data import ArrayDataset, Split, load_split
+from .head import ClassifierConfig
+from .metrics import evaluate
+from .predictor import TASK
+
+
+@dataclass
+class ClassifyTrainConfig(TrainConfig):
+    data: str = field(default="", metadata={
+        "help": "MNIST IDX folder, CIFAR-10 batches folder or image folder (class/xxx.png); "
+                "empty downloads MNIST"})
+    val_fraction: float = field(default=0.125, metadata={
+        "help": "held-out share when the data has no official split"})
+    imgsz: int = field(default=0, metadata={"help": "input side; 0 = the data's own"})
+    backbone: str = field(default="resnet", metadata={
+        "help": "lenet, resnet, csp, mobile or torchvision:<resnet arch>"})
+    width: int = 16
+    depth: int = 1
+    pretrained: bool = field(default=False, metadata={"help": "ImageNet weights (torchvision:*)"})
+    hidden: int = field(default=0, metadata={"help": "hidden FC width; 0 = one linear layer"})
+    pool: int = field(default=1, metadata={"help": "pool the last map to pool x pool"})
+    dropout: float = 0.1
+    label_smoothing: float = 0.1
+    weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
+    epochs: int = 12
+    batch_size: int = 64
+    lr: float = 4e-3
+    warmup_epochs: float = 0.5
+
+
+def build_classifier(cfg: ClassifyTrainConfig, split: Split) -> TaskModel:
+    if cfg.weights:
+        model, _ = load_model(cfg.weights, TASK)
+        return model
+    backbone = BackboneConfig(name=cfg.backbone, in_channels=split.pre.channels, width=cfg.width,
+                              depth=cfg.depth, pretrained=cfg.pretrained)
+    head = ClassifierConfig(num_classes=len(split.names), pool=cfg.pool, hidden=cfg.hidden,
+                            dropout=cfg.dropout, label_smoothing=cfg.label_smoothing)
+    return build_model(TASK, backbone, "classify", head)
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path  # holds best.safetensors, last.safetensors, metrics.csv, curves.png
+    best: dict[str, float]  # the best epoch's validation metrics
+    model: TaskModel  # the model as training left it (this rank's copy under torchrun)
+
+
+def train(cfg: ClassifyTrainConfig) -> TrainResult:
+    """Train per `cfg` (data-parallel when launched by torchrun)."""
+    split = load_split(cfg.data, cfg.val_fraction, cfg.imgsz)
+    seed_everything(cfg.seed)  # the initial weights too are a function of --seed
+    model = build_classifier(cfg, split)
+    train_set = ArrayDataset(split.train_images, split.train_labels, split.pre, augment=True)
+    val_set = ArrayDataset(split.val_images, split.val_labels, split.pre)
+
+    def validate(m: TaskModel) -> dict[str, float]:
+        report = evaluate(m, val_set, split.names)
+        return {"accuracy": report.top1, "top5": report.top5, "val_loss": report.loss}
+
+    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
+    meta = {"names": split.names, "preprocess": split.pre.to_dict()}
+    trainer = Trainer(model, train_set, cfg, run_dir, validate, "accuracy", meta,
+                      app_config=asdict(cfg))
+    best = trainer.fit()
+    return TrainResult(run_dir, best, model)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_config(ClassifyTrainConfig, argv, "neocog classify train",
+                       "Train an image classifier; writes runs/classify/<name>/.")
+    result = train(cfg)
+    print(f"best: {result.best}\nweights: {result.run_dir / 'best.safetensors'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))

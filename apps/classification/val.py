@@ -1,0 +1,53 @@
+"""`neocog classify val`: top-1/top-5, per-class precision/recall, confusion matrix PNG."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from neocog.core.config import parse_config
+from neocog.core.trainer import run_dir_for
+from neocog.core.visualize import plot_confusion
+
+from ..common import run_main
+from .data import ArrayDataset, Preprocess, load_split
+from .metrics import evaluate
+from .predictor import TASK, Classifier
+
+
+@dataclass
+class ClassifyValConfig:
+    data: str = field(default="", metadata={"help": "same formats as train; empty downloads MNIST"})
+    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    split: str = field(default="val", metadata={
+        "choices": ["val", "train"], "help": "which part of the data to score"})
+    val_fraction: float = 0.125
+    project: str = "runs"
+    name: str = ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_config(ClassifyValConfig, argv, "neocog classify val",
+                       "Score a classifier: accuracy, per-class precision/recall, confusion PNG.")
+    clf = Classifier(cfg.weights or None)
+    pre = Preprocess(**clf.header["preprocess"])
+    split = load_split(cfg.data, cfg.val_fraction, pre.size)
+    images, labels = ((split.val_images, split.val_labels) if cfg.split == "val"
+                      else (split.train_images, split.train_labels))
+    report = evaluate(clf.model, ArrayDataset(images, labels, pre), clf.names)
+    out = run_dir_for(cfg.project, TASK, cfg.name or "val", resume=False)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_confusion(report.confusion, clf.names, out / "confusion.png",
+                   f"top-1 {report.top1:.4f} on {len(labels)} images")
+    summary = {"weights": str(clf.weights), "images": len(labels), "top1": report.top1,
+               "top5": report.top5, "precision": report.precision().round(4).tolist(),
+               "recall": report.recall().round(4).tolist()}
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+    print(report.per_class_table())
+    print(f"top-1 {report.top1:.4f}  top-5 {report.top5:.4f}  on {len(labels)} images")
+    print(f"confusion matrix: {out / 'confusion.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))

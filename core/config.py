@@ -1,0 +1,67 @@
+"""Command-line options generated from dataclass configs.
+
+Each field becomes `--field-name` with its type, default and help (field metadata
+"help"); bools become `--flag/--no-flag`. Unknown options fail loudly and list the
+valid ones (ultralytics `check_dict_alignment`); prefixes are never guessed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import typing
+from dataclasses import MISSING, fields
+from typing import Any, NoReturn, TypeVar
+
+T = TypeVar("T")
+
+
+class StrictParser(argparse.ArgumentParser):
+    """argparse that lists the valid options when it meets an unknown one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments"):
+            valid = sorted(s for a in self._actions for s in a.option_strings if s.startswith("--"))
+            message += f"; valid options: {', '.join(valid)}"
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _arg_type(hint: Any) -> Any:
+    """`int | None` -> int; `str` -> str."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if args else hint
+
+
+def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
+    """Add one `--option` per field of dataclass `cls` (fields in `skip` excepted)."""
+    hints = typing.get_type_hints(cls)
+    for f in fields(cls):
+        if f.name in skip or not f.init:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        help_text = f.metadata.get("help", "")
+        hint = _arg_type(hints[f.name])
+        if hint is bool:
+            parser.add_argument(flag, dest=f.name, default=default, help=help_text,
+                                action=argparse.BooleanOptionalAction)
+        else:
+            choices = f.metadata.get("choices")
+            parser.add_argument(flag, dest=f.name, type=hint, default=default, choices=choices,
+                                help=f"{help_text} (default: {default})".strip())
+
+
+def dataclass_from_args(cls: type[T], args: argparse.Namespace) -> T:
+    """Build `cls` from the parsed options that match its fields."""
+    names = {f.name for f in fields(cls) if f.init}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def parse_config(cls: type[T], argv: list[str] | None, prog: str, description: str) -> T:
+    """Parse `argv` into dataclass `cls`; unknown options exit 2 listing the valid ones."""
+    parser = StrictParser(prog=prog, description=description)
+    add_dataclass_args(parser, cls)
+    return dataclass_from_args(cls, parser.parse_args(sys.argv[1:] if argv is None else argv))
