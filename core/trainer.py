@@ -98,7 +98,10 @@ def ema_update(decay: float) -> Callable[[list[Tensor], list[Tensor], Tensor], N
     def update(averaged: list[Tensor], current: list[Tensor], num_averaged: Tensor) -> None:
         n = int(num_averaged)
         d = min(decay, (1 + n) / (10 + n))
-        torch._foreach_lerp_(averaged, current, 1 - d)
+        if averaged[0].is_floating_point():  # AveragedModel groups tensors by dtype
+            torch._foreach_lerp_(averaged, current, 1 - d)
+        else:  # BatchNorm's num_batches_tracked counters
+            torch._foreach_copy_(averaged, current)
 
     return update
 

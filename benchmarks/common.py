@@ -1,0 +1,52 @@
+"""What every benchmark records: the machine, the versions, the command; JSON + a table."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "platform": platform.platform()}
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("neocog", "torch", "torchvision", "torchaudio",
+                                              "numpy")} | {"python": platform.python_version()}
+
+
+def report(name: str, rows: list[tuple[str, str]], result: dict[str, Any]) -> Path:
+    """Print `rows` as a table and write `result` + machine + versions + command as JSON."""
+    width = max(len(k) for k, _ in rows)
+    print(f"\n{name}\n" + "\n".join(f"  {k:<{width}}  {v}" for k, v in rows))
+    record = {"benchmark": name, **result, "machine": machine(), "versions": versions(),
+              "command": " ".join([Path(sys.executable).name, *sys.argv])}
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"  -> {path}")
+    print(json.dumps(record))
+    return path
