@@ -1,0 +1,53 @@
+"""The log-mel front end shared by the speech recogniser and the WaveNet vocoder.
+
+Its settings live in a dataclass stored in every checkpoint, so inference computes
+exactly the features the model trained on (after whisper's `audio.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torchaudio
+from torch import Tensor
+
+
+@dataclass
+class MelConfig:
+    sample_rate: int = 8000
+    n_fft: int = 256  # 32 ms window at 8 kHz
+    hop_length: int = 80  # 10 ms frames
+    n_mels: int = 64
+    f_min: float = 20.0
+    window: str = "hann"
+    normalize: str = "per_utterance"  # per_utterance: zero mean, unit variance; none
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_WINDOWS = {"hann": torch.hann_window, "hamming": torch.hamming_window}
+_cache: dict[tuple, torchaudio.transforms.MelSpectrogram] = {}
+
+
+def mel_transform(cfg: MelConfig) -> torchaudio.transforms.MelSpectrogram:
+    key = tuple(asdict(cfg).values())
+    if key not in _cache:
+        _cache[key] = torchaudio.transforms.MelSpectrogram(
+            sample_rate=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
+            n_mels=cfg.n_mels, f_min=cfg.f_min, window_fn=_WINDOWS[cfg.window], power=2.0)
+    return _cache[key]
+
+
+def log_mel(wave: Tensor, cfg: MelConfig) -> Tensor:
+    """Tensor[T] or Tensor[B, T] at cfg.sample_rate -> log-mel Tensor[n_mels, frames]
+    (or [B, n_mels, frames]), frames = T // hop_length + 1."""
+    mel = mel_transform(cfg).to(wave.device)(wave)
+    logmel = torch.log(mel.clamp_min(1e-10))
+    if cfg.normalize == "per_utterance":
+        mean = logmel.mean(dim=(-2, -1), keepdim=True)
+        std = logmel.std(dim=(-2, -1), keepdim=True).clamp_min(1e-5)
+        logmel = (logmel - mean) / std
+    return logmel
