@@ -81,6 +81,7 @@ def download_mnist(root: str | Path) -> Path:
         MNIST(str(root), train=True, download=True)
         MNIST(str(root), train=False, download=True)
     except (OSError, RuntimeError) as err:  # URLError is an OSError
-        raise NeocogError(f"could not download MNIST into {root} ({err}); offline? "
+        reason = " ".join(str(err).split())  # torchvision lists each mirror on its own line
+        raise NeocogError(f"could not download MNIST into {root} ({reason}); offline? "
                           "pass --data DIR holding the *-idx3-ubyte.gz / *-idx1-ubyte.gz files") from None
     return Path(root) / "MNIST" / "raw"

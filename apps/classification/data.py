@@ -93,7 +93,7 @@ class Split:
     pre: Preprocess
 
 
-def holdout(images: Any, labels: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+def holdout(labels: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, val): a fixed permutation (seed 0), the last `fraction` held out."""
     order = np.random.default_rng(0).permutation(len(labels))
     n_val = max(1, int(round(len(labels) * fraction)))
@@ -129,11 +129,11 @@ def load_split(data: str, val_fraction: float, imgsz: int = 0, cache: str = "") 
         labels = np.concatenate([p[1] for p in parts])
         names, pre = MNIST_NAMES, Preprocess(size=imgsz or images.shape[1])
     else:
-        images, labels, names = read_image_folder(folder, channels=3)
-        images = np.asarray(images, dtype=object)
+        images, labels, names = read_image_folder(folder, channels=3)  # a list: sizes differ
         pre = colour_preprocess(imgsz or 64)
-    train, val = holdout(images, labels, val_fraction)
-    return Split(images[train], labels[train], images[val], labels[val], names, pre)
+    train, val = holdout(labels, val_fraction)
+    return Split([images[i] for i in train], labels[train], [images[i] for i in val], labels[val],
+                 names, pre)
 
 
 def colour_preprocess(size: int) -> Preprocess:
