@@ -39,3 +39,13 @@ def test_inspect_rejects_a_bad_input_shape():
                          capture_output=True, text=True)
     assert res.returncode == 1
     assert "expected C x H x W" in res.stderr
+
+
+def test_inspect_a_checkpoint_shows_backbone_and_head_layers():
+    from neocog.apps.classification import DEFAULT_WEIGHTS
+
+    out = subprocess.run([PYTHON, "-m", "neocog.apps.cli", "inspect", "--weights",
+                          str(DEFAULT_WEIGHTS), "--input", "1x28x28"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "(classify)" in out.splitlines()[0]
+    assert "head.fc.2" in out and "Linear 64->10" in out
