@@ -76,6 +76,12 @@ def test_unknown_option_fails_listing_the_valid_ones():
     assert "unrecognized arguments: --epohcs" in res.stderr and "--epochs" in res.stderr
 
 
+@pytest.mark.parametrize("mode", ["train", "val", "infer", "visualize"])
+def test_every_mode_has_help(mode):
+    res = run([mode, "--help"], check=True)
+    assert res.stdout.startswith(f"usage: neocog classify {mode}")
+
+
 def test_unknown_mode_and_task_list_the_valid_ones():
     res = run(["fly"])
     assert res.returncode == 2 and "valid: train, val, infer, visualize" in res.stderr
