@@ -8,6 +8,7 @@ spectrogram) and keeps width (time).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -110,56 +111,47 @@ def lenet(config: BackboneConfig) -> Backbone:
     return StagedBackbone(config, nn.Identity(), stages, [w, 2 * w, 4 * w], strides)
 
 
+def staged(config: BackboneConfig, default_strides: list[Any], shift: int,
+           make_stage: Callable[[int, int, Pair], nn.Module]) -> Backbone:
+    """A 3x3 ConvBnAct stem at strides[0], then one stage per further stride;
+    stage i has width * 2**(i + shift) channels and is `make_stage(c_in, c_out, stride)`."""
+    strides = _strides(config, default_strides)
+    w = config.width
+    channels = [w * 2 ** (i + shift) for i in range(len(strides) - 1)]
+    stages = [make_stage(c_in, c_out, stride)
+              for c_in, c_out, stride in zip([w, *channels[:-1]], channels, strides[1:], strict=True)]
+    return StagedBackbone(config, ConvBnAct(config.in_channels, w, 3, strides[0]), stages,
+                          channels, strides)
+
+
+def repeated(block: type[nn.Module], c_in: int, c_out: int, stride: Pair, depth: int) -> nn.Sequential:
+    """`depth` blocks; the first changes channels and stride."""
+    return nn.Sequential(block(c_in, c_out, stride=stride),
+                         *(block(c_out, c_out) for _ in range(depth - 1)))
+
+
 @BACKBONES.register("resnet")
 def resnet(config: BackboneConfig) -> Backbone:
     """Small residual network: a 3x3 stem, then stages of `depth` residual blocks,
     doubling channels at each stage. Default strides suit 28-64 px inputs."""
-    strides = _strides(config, [1, 1, 2, 2])
-    w = config.width
-    stem = ConvBnAct(config.in_channels, w, 3, strides[0])
-    stages, channels, c_in = [], [], w
-    for i, stride in enumerate(strides[1:]):
-        c_out = w * 2**i
-        blocks = [ResidualBlock(c_in, c_out, stride)]
-        blocks += [ResidualBlock(c_out, c_out) for _ in range(config.depth - 1)]
-        stages.append(nn.Sequential(*blocks))
-        channels.append(c_out)
-        c_in = c_out
-    return StagedBackbone(config, stem, stages, channels, strides)
+    return staged(config, [1, 1, 2, 2], 0,
+                  lambda c_in, c_out, s: repeated(ResidualBlock, c_in, c_out, s, config.depth))
 
 
 @BACKBONES.register("csp")
 def csp(config: BackboneConfig) -> Backbone:
     """Fast detection-oriented CSP-Darknet (YOLOv5/v8 style): a strided stem, then stages
     of a strided 3x3 conv and a CSP block; outputs at strides 4, 8, 16, 32 by default."""
-    strides = _strides(config, [2, 2, 2, 2, 2])
-    w = config.width
-    stem = ConvBnAct(config.in_channels, w, 3, strides[0])
-    stages, channels, c_in = [], [], w
-    for i, stride in enumerate(strides[1:]):
-        c_out = w * 2 ** (i + 1)
-        stages.append(nn.Sequential(ConvBnAct(c_in, c_out, 3, stride),
-                                    CSPBlock(c_out, c_out, config.depth)))
-        channels.append(c_out)
-        c_in = c_out
-    return StagedBackbone(config, stem, stages, channels, strides)
+    return staged(config, [2, 2, 2, 2, 2], 1,
+                  lambda c_in, c_out, s: nn.Sequential(ConvBnAct(c_in, c_out, 3, s),
+                                                       CSPBlock(c_out, c_out, config.depth)))
 
 
 @BACKBONES.register("mobile")
 def mobile(config: BackboneConfig) -> Backbone:
     """Depthwise-separable stages (MobileNet v1 style): cheapest per pixel."""
-    strides = _strides(config, [2, 2, 2, 2, 2])
-    w = config.width
-    stem = ConvBnAct(config.in_channels, w, 3, strides[0])
-    stages, channels, c_in = [], [], w
-    for i, stride in enumerate(strides[1:]):
-        c_out = w * 2 ** (i + 1)
-        blocks = [DepthwiseSeparable(c_in, c_out, 3, stride)]
-        blocks += [DepthwiseSeparable(c_out, c_out) for _ in range(config.depth - 1)]
-        stages.append(nn.Sequential(*blocks))
-        channels.append(c_out)
-        c_in = c_out
-    return StagedBackbone(config, stem, stages, channels, strides)
+    return staged(config, [2, 2, 2, 2, 2], 1,
+                  lambda c_in, c_out, s: repeated(DepthwiseSeparable, c_in, c_out, s, config.depth))
 
 
 class TorchvisionResNet(Backbone):

@@ -13,6 +13,8 @@ import torchaudio.functional as AF
 
 from neocog.core.errors import NeocogError
 
+from .images import list_files
+
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 SILENCE = 1e-4  # peak amplitude below which a file holds nothing to hear
 
@@ -53,13 +55,4 @@ def read_audio(path: str | Path, sample_rate: int) -> Audio:
 
 
 def list_audio(source: str | Path) -> list[Path]:
-    """A file -> [file]; a folder -> its audio files, sorted, searched recursively."""
-    source = Path(source)
-    if source.is_file():
-        return [source]
-    if source.is_dir():
-        files = sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-        if not files:
-            raise NeocogError(f"{source}: folder holds no audio ({', '.join(AUDIO_SUFFIXES)})")
-        return files
-    raise NeocogError(f"{source}: no such file or folder")
+    return list_files(source, AUDIO_SUFFIXES, "audio")

@@ -25,17 +25,21 @@ def read_image(path: str | Path, channels: int = 3) -> np.ndarray:
         raise NeocogError(f"{path}: not a readable image ({err})") from None
 
 
-def list_images(source: str | Path) -> list[Path]:
-    """A file -> [file]; a folder -> its image files, sorted, searched recursively."""
+def list_files(source: str | Path, suffixes: tuple[str, ...], what: str) -> list[Path]:
+    """A file -> [file]; a folder -> its files with `suffixes`, sorted, searched recursively."""
     source = Path(source)
     if source.is_file():
         return [source]
     if source.is_dir():
-        files = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(p for p in source.rglob("*") if p.suffix.lower() in suffixes)
         if not files:
-            raise NeocogError(f"{source}: folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            raise NeocogError(f"{source}: folder holds no {what} ({', '.join(suffixes)})")
         return files
     raise NeocogError(f"{source}: no such file or folder")
+
+
+def list_images(source: str | Path) -> list[Path]:
+    return list_files(source, IMAGE_SUFFIXES, "images")
 
 
 def read_image_folder(root: str | Path, channels: int) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
