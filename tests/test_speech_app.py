@@ -1,0 +1,141 @@
+"""The speech app end to end: the shipped model, `neocog transcribe`, train/val/infer CLI,
+on real FSDD recordings and files written in real formats."""
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from neocog.apps.speech import DEFAULT_WEIGHTS, Transcriber
+from neocog.core.errors import NeocogError
+from neocog.datasets.speech import DigitBank, DigitSpec, read_fsdd, read_manifest
+
+from .conftest import PYTHON, SHARED
+
+CLI = [PYTHON, "-m", "neocog.apps.cli"]
+SAMPLES = DEFAULT_WEIGHTS.parent / "samples"
+SEQUENCES = SHARED / "benchmarks" / "fsdd_sequences_val" / "manifest.jsonl"
+FSDD = SHARED / "fsdd" / "recordings"
+
+
+def run(args, **kw):
+    return subprocess.run(CLI + args, capture_output=True, text=True, **kw)
+
+
+def spoken(path):
+    """'digits_jackson_seven_nine.wav' -> 'seven nine'."""
+    return " ".join(path.stem.split("_")[2:])
+
+
+@pytest.fixture(scope="module")
+def transcriber():
+    return Transcriber()
+
+
+@pytest.fixture(scope="module")
+def fsdd():
+    if not FSDD.is_dir():
+        pytest.skip("../shared/data/fsdd is not here")
+    return read_fsdd(FSDD)
+
+
+def test_shipped_weights_are_small_package_data():
+    assert DEFAULT_WEIGHTS.is_file() and DEFAULT_WEIGHTS.stat().st_size < 1_000_000
+    assert (DEFAULT_WEIGHTS.parent / "README.md").read_text().count("CC BY-SA 4.0") >= 1
+
+
+def test_library_api_transcribes_a_path_and_a_waveform(transcriber):
+    sample = sorted(SAMPLES.glob("*.wav"))[0]
+    assert transcriber.transcribe(sample) == spoken(sample)
+    wave, rate = sf.read(sample, dtype="float32")
+    stereo_16k = np.stack([wave, wave], axis=1).repeat(2, axis=0)  # (T*2, 2) at 16 kHz
+    assert transcriber.transcribe(stereo_16k, sample_rate=16000) == spoken(sample)
+    with pytest.raises(NeocogError, match="needs its sample_rate"):
+        transcriber.transcribe(wave)
+
+
+def test_shipped_model_on_the_benchmark_sequences(transcriber):
+    if not SEQUENCES.is_file():
+        pytest.skip("../shared/data/benchmarks is not here")
+    items = read_manifest(SEQUENCES)[:40]
+    digits = Transcriber(vocabulary=["zero", "one", "two", "three", "four", "five", "six",
+                                     "seven", "eight", "nine"])
+    from neocog.apps.speech import error_rates
+
+    rates = error_rates([i.text for i in items], [digits.transcribe(i.audio) for i in items])
+    assert rates["wer"] <= 0.05, rates
+
+
+def test_long_audio_is_cut_at_pauses_and_joined(fsdd):
+    bank = DigitBank([r for r in fsdd if r.speaker == "nicolas" and r.take < 8], 8000)
+    rng = np.random.default_rng(3)
+    parts = [bank.utterance(rng, DigitSpec(min_digits=7)) for _ in range(8)]
+    wave = np.concatenate([p[0] for p in parts])
+    reference = " ".join(p[1] for p in parts).split()
+    assert len(wave) > 25 * 8000  # longer than the 10 s window used here
+    text = Transcriber(vocabulary=sorted(set(reference)), max_seconds=10).transcribe(
+        wave, sample_rate=8000).split()
+    errors = sum(a != b for a, b in zip(text, reference, strict=False)) + abs(len(text)
+                                                                             - len(reference))
+    assert errors <= len(reference) // 10, (text, reference)
+
+
+def test_transcribe_cli_goes_on_after_bad_files_and_fails_at_the_end(tmp_path):
+    good = sorted(SAMPLES.glob("*.wav"))
+    for g in good:
+        (tmp_path / g.name).write_bytes(g.read_bytes())
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "broken.wav").write_bytes(good[0].read_bytes()[:30])  # truncated header
+    sf.write(tmp_path / "quiet.flac", np.zeros(8000, np.float32), 8000)
+    res = run(["transcribe", str(tmp_path), "--json"])
+    assert res.returncode == 1
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    assert {line["audio"] for line in lines} == {str(tmp_path / g.name) for g in good}
+    assert all(line["text"] == spoken(tmp_path / line["audio"]) for line in lines)
+    errors = res.stderr.strip().splitlines()
+    assert len(errors) == 3 and all(e.startswith("error: ") for e in errors)
+    for name, what in [("empty.wav", "unreadable"), ("broken.wav", "unreadable"),
+                       ("quiet.flac", "silent")]:
+        assert any(name in e and what in e for e in errors), errors
+
+
+def test_transcribe_says_when_it_mixed_and_resampled(tmp_path):
+    sample = sorted(SAMPLES.glob("*.wav"))[1]
+    wave, _ = sf.read(sample, dtype="float32")
+    path = tmp_path / "stereo.ogg"
+    sf.write(path, np.stack([wave, wave], axis=1).repeat(2, axis=0), 16000)
+    res = run(["transcribe", str(path), "--vocabulary", "digits"], check=True)
+    assert res.stdout.strip() == f"{path}: {spoken(sample)}"
+    assert res.stderr.strip() == f"{path}: 2 channels at 16000 Hz, resampled to mono 8000 Hz"
+
+
+def test_train_val_infer_cli_on_a_small_fsdd_copy(tmp_path, fsdd):
+    data = tmp_path / "fsdd"
+    data.mkdir()
+    for r in fsdd:
+        if r.take == 0 and r.speaker in ("jackson", "george"):
+            (data / r.path.name).write_bytes(r.path.read_bytes())
+    run(["speech", "train", "--data", str(data), "--holdout-speaker", "george", "--epochs", "1",
+         "--utterances", "16", "--val-utterances", "4", "--batch-size", "8",
+         "--project", str(tmp_path / "runs"), "--name", "t"], check=True)
+    weights = tmp_path / "runs" / "speech" / "t" / "best.safetensors"
+    assert weights.is_file()
+    res = run(["speech", "val", "--manifest", str(data), "--weights", str(weights),
+               "--project", str(tmp_path / "runs")], check=True)
+    assert "WER" in res.stdout and "on 20 utterances" in res.stdout
+    res = run(["speech", "infer", "--source", str(data / "0_george_0.wav"), "--weights",
+               str(weights), "--json"], check=True)
+    assert json.loads(res.stdout)["audio"].endswith("0_george_0.wav")
+
+
+def test_inspect_reads_a_speech_checkpoint():
+    res = run(["inspect", "--weights", str(DEFAULT_WEIGHTS), "--input", "1x40x200"], check=True)
+    assert "(speech)" in res.stdout.splitlines()[0]
+
+
+def test_demo_transcribes_the_shipped_samples(tmp_path):
+    res = run(["demo", "--project", str(tmp_path)], check=True)
+    for sample in SAMPLES.glob("*.wav"):
+        assert f"{sample}: {spoken(sample)}" in res.stdout
