@@ -139,3 +139,10 @@ def test_demo_transcribes_the_shipped_samples(tmp_path):
     res = run(["demo", "--project", str(tmp_path)], check=True)
     for sample in SAMPLES.glob("*.wav"):
         assert f"{sample}: {spoken(sample)}" in res.stdout
+
+
+def test_transcribe_needs_sources_and_mic_says_what_is_missing():
+    res = run(["transcribe"])
+    assert res.returncode == 2 and "FILE_OR_DIR" in res.stderr
+    res = run(["transcribe", "--mic"])
+    assert res.returncode == 1 and res.stderr.startswith("error: --mic")

@@ -33,8 +33,13 @@ class Augment:
 
 
 def encode(text: str, alphabet: str) -> Tensor:
-    """'one two' -> int64 labels (alphabet index + 1; 0 is the blank)."""
-    return torch.tensor([alphabet.index(c) + 1 for c in text], dtype=torch.int64)
+    """'one two' -> int64 labels of ' one two ' (alphabet index + 1; 0 is the blank).
+
+    A space marks every pause, the leading and trailing ones too: without them the model
+    would have to know, from a 0.6 s view, whether a word is the first of its utterance
+    before it could emit the space in front of it. Decoders drop the extra spaces.
+    """
+    return torch.tensor([alphabet.index(c) + 1 for c in f" {text} "], dtype=torch.int64)
 
 
 def perturb(wave: Tensor, aug: Augment) -> Tensor:

@@ -15,7 +15,8 @@ BLANK_SKIP = float(np.log(0.999))  # a frame this sure of blank cannot start a c
 
 
 def labels_to_text(labels: list[int], alphabet: str) -> str:
-    return "".join(alphabet[i - 1] for i in labels).strip()
+    """Labels (blanks removed) -> text with single spaces, none leading or trailing."""
+    return " ".join("".join(alphabet[i - 1] for i in labels).split())
 
 
 def greedy_decode(logp: Tensor, alphabet: str) -> str:
@@ -23,7 +24,7 @@ def greedy_decode(logp: Tensor, alphabet: str) -> str:
     collapsed, blanks (label 0) dropped."""
     best = logp.argmax(-1).tolist()
     labels = [b for i, b in enumerate(best) if b != 0 and (i == 0 or b != best[i - 1])]
-    return " ".join(labels_to_text(labels, alphabet).split())
+    return labels_to_text(labels, alphabet)
 
 
 class Lexicon:
@@ -48,8 +49,8 @@ class Lexicon:
 
     def step(self, node: int, label: int) -> int | None:
         """The node after `label`, or None where the word list forbids it."""
-        if label == self.space:
-            return 0 if self.is_word[node] else None
+        if label == self.space:  # closes a word, or marks a pause between words
+            return 0 if node == 0 or self.is_word[node] else None
         return self.children[node].get(label)
 
     def can_end(self, node: int) -> bool:
@@ -107,4 +108,4 @@ def lexicon_beam_search(logp: Tensor, alphabet: str, lexicon: Lexicon, width: in
     if not finished:
         return ""
     best = max(finished, key=lambda pc: pc[1])[0]
-    return " ".join(labels_to_text(list(best), alphabet).split())
+    return labels_to_text(list(best), alphabet)

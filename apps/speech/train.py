@@ -19,6 +19,7 @@ from neocog.datasets.speech import DIGIT_WORDS, DigitBank, read_corpus, read_fsd
 
 from ..common import run_main
 from .data import Augment, ConnectedDigitSet, SpeechSet, collate
+from .decode import labels_to_text
 from .head import CTCConfig
 from .metrics import error_rates
 from .predictor import TASK, make_decoder, transcribe_specs
@@ -110,7 +111,7 @@ def train(cfg: SpeechTrainConfig) -> TrainResult:
     sets = fsdd_sets if is_fsdd(cfg.data) else corpus_sets
     train_set, val_set = sets(cfg, mel, alphabet)
     val_examples = [val_set[i] for i in range(len(val_set))]  # decoded once, reused each epoch
-    references = ["".join(alphabet[i - 1] for i in labels) for _, labels in val_examples]
+    references = [labels_to_text(labels.tolist(), alphabet) for _, labels in val_examples]
     greedy = make_decoder(alphabet)
 
     def validate(m: TaskModel) -> dict[str, float]:
