@@ -54,7 +54,7 @@ def ship(weights: str) -> None:
 
 
 def evaluate(weights: str, holdout: str) -> dict[str, dict]:
-    transcribers = {"greedy": Transcriber(weights),
+    transcribers = {"greedy": Transcriber(weights, vocabulary=[]),
                     "lexicon": Transcriber(weights, vocabulary=DIGIT_WORDS)}
     rate = transcribers["greedy"].mel.sample_rate
     results = {}

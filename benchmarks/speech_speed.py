@@ -61,7 +61,7 @@ def main() -> None:
         path = Path(tmp) / "sixty_seconds.wav"
         reference = sixty_seconds(path)
         started = time.perf_counter()
-        greedy = Transcriber(args.weights or None)
+        greedy = Transcriber(args.weights or None, vocabulary=[])
         load_s = time.perf_counter() - started
         greedy_s, greedy_text = time_transcribe(greedy, path, args.repeats)
         lexicon = Transcriber(args.weights or None, vocabulary=DIGIT_WORDS)

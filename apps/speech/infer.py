@@ -21,7 +21,8 @@ from .predictor import Transcriber
 class TranscribeConfig:
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
     vocabulary: str = field(default="", metadata={
-        "help": "comma-separated words (or 'digits'): beam search may only output these"})
+        "help": "comma-separated words (or 'digits'): beam search may only output these; "
+                "'none': greedy; empty: the words the model was trained on, if it lists them"})
     beam: int = field(default=8, metadata={"help": "beam width of the vocabulary search"})
     max_seconds: float = field(default=20.0, metadata={
         "help": "longer audio is cut at pauses into pieces of at most this"})
@@ -34,11 +35,11 @@ class SpeechInferConfig(TranscribeConfig):
 
 
 def parse_vocabulary(text: str) -> list[str] | None:
-    """'zero,one' -> ['zero', 'one']; 'digits' -> the ten digit words; '' -> None."""
-    if text.strip() == "digits":
-        return DIGIT_WORDS
-    words = [w.strip().lower() for w in text.split(",") if w.strip()]
-    return words or None
+    """'zero,one' -> ['zero', 'one']; 'digits' -> the ten digit words; 'none' -> [] (greedy);
+    '' -> None (the model's own word list)."""
+    if text.strip() in ("digits", "none"):
+        return DIGIT_WORDS if text.strip() == "digits" else []
+    return [w.strip().lower() for w in text.split(",") if w.strip()] or None
 
 
 def transcriber_for(cfg: TranscribeConfig) -> Transcriber:

@@ -88,7 +88,12 @@ def to_mono(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
 
 
 class Transcriber:
-    """A trained CTC recogniser with its front end; greedy or vocabulary-constrained."""
+    """A trained CTC recogniser with its front end.
+
+    vocabulary=None decodes to the word list the checkpoint was trained on, when it
+    declares one (the shipped digit model does), else greedily; [] is always greedy;
+    a list of words constrains the beam search to them.
+    """
 
     def __init__(self, weights: str | Path | None = None, vocabulary: list[str] | None = None,
                  beam: int = 8, max_seconds: float = 20.0, device: str = "cpu") -> None:
@@ -97,7 +102,8 @@ class Transcriber:
         self.model.to(device)
         self.mel = MelConfig(**self.header["mel"])
         self.alphabet: str = self.model.head.config.alphabet
-        self.decode = make_decoder(self.alphabet, vocabulary, beam)
+        self.vocabulary = self.header.get("words", []) if vocabulary is None else vocabulary
+        self.decode = make_decoder(self.alphabet, self.vocabulary, beam)
         self.max_seconds = max_seconds
 
     def load(self, source: str | Path | np.ndarray, sample_rate: int | None = None
