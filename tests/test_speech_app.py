@@ -2,26 +2,34 @@
 on real FSDD recordings and files written in real formats."""
 
 import json
-import subprocess
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from neocog.apps import demo
+from neocog.apps.cli import main as cli_main
 from neocog.apps.speech import DEFAULT_WEIGHTS, Transcriber, error_rates
 from neocog.core.errors import NeocogError
 from neocog.datasets.speech import DIGIT_WORDS, DigitBank, DigitSpec, read_fsdd, read_manifest
 
-from .conftest import PYTHON, SHARED
+from .conftest import SHARED
 
-CLI = [PYTHON, "-m", "neocog.apps.cli"]
 SAMPLES = DEFAULT_WEIGHTS.parent / "samples"
 SEQUENCES = SHARED / "benchmarks" / "fsdd_sequences_val" / "manifest.jsonl"
 FSDD = SHARED / "fsdd" / "recordings"
 
 
-def run(args, **kw):
-    return subprocess.run(CLI + args, capture_output=True, text=True, **kw)
+def run(capsys, args, check=False):
+    """`neocog ARGS` in this process -> (exit status, stdout, stderr)."""
+    capsys.readouterr()
+    try:
+        code = cli_main(args)
+    except SystemExit as exit_:  # argparse errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    assert not check or code == 0, err
+    return code, out, err
 
 
 def spoken(path):
@@ -59,7 +67,7 @@ def test_library_api_transcribes_a_path_and_a_waveform(transcriber):
 def test_shipped_model_on_the_benchmark_sequences(transcriber):
     if not SEQUENCES.is_file():
         pytest.skip("../shared/data/benchmarks is not here")
-    items = read_manifest(SEQUENCES)[:40]
+    items = read_manifest(SEQUENCES)[:30]
     assert transcriber.vocabulary == DIGIT_WORDS  # the word list its checkpoint declares
     rates = error_rates([i.text for i in items], [transcriber.transcribe(i.audio) for i in items])
     assert rates["wer"] <= 0.05, rates
@@ -70,76 +78,78 @@ def test_long_audio_is_cut_at_pauses_and_joined(fsdd):
     rng = np.random.default_rng(3)
     parts = [bank.utterance(rng, DigitSpec(min_digits=7)) for _ in range(8)]
     wave = np.concatenate([p[0] for p in parts])
-    reference = " ".join(p[1] for p in parts).split()
+    reference = " ".join(p[1] for p in parts)
     assert len(wave) > 25 * 8000  # longer than the 10 s window used here
-    text = Transcriber(vocabulary=sorted(set(reference)), max_seconds=10).transcribe(
-        wave, sample_rate=8000).split()
-    errors = sum(a != b for a, b in zip(text, reference, strict=False)) + abs(len(text)
-                                                                             - len(reference))
-    assert errors <= len(reference) // 10, (text, reference)
+    text = Transcriber(max_seconds=10).transcribe(wave, sample_rate=8000)
+    assert error_rates([reference], [text])["wer"] <= 0.1, (text, reference)
 
 
-def test_transcribe_cli_goes_on_after_bad_files_and_fails_at_the_end(tmp_path):
+def test_transcribe_cli_goes_on_after_bad_files_and_fails_at_the_end(tmp_path, capsys):
     good = sorted(SAMPLES.glob("*.wav"))
     for g in good:
         (tmp_path / g.name).write_bytes(g.read_bytes())
     (tmp_path / "empty.wav").write_bytes(b"")
     (tmp_path / "broken.wav").write_bytes(good[0].read_bytes()[:30])  # truncated header
     sf.write(tmp_path / "quiet.flac", np.zeros(8000, np.float32), 8000)
-    res = run(["transcribe", str(tmp_path), "--json"])
-    assert res.returncode == 1
-    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    code, out, err = run(capsys, ["transcribe", str(tmp_path), "--json"])
+    assert code == 1
+    lines = [json.loads(line) for line in out.splitlines()]
     assert {line["audio"] for line in lines} == {str(tmp_path / g.name) for g in good}
     assert all(line["text"] == spoken(tmp_path / line["audio"]) for line in lines)
-    errors = res.stderr.strip().splitlines()
+    errors = err.strip().splitlines()
     assert len(errors) == 3 and all(e.startswith("error: ") for e in errors)
     for name, what in [("empty.wav", "unreadable"), ("broken.wav", "unreadable"),
                        ("quiet.flac", "silent")]:
         assert any(name in e and what in e for e in errors), errors
 
 
-def test_transcribe_says_when_it_mixed_and_resampled(tmp_path):
+def test_transcribe_says_when_it_mixed_and_resampled(tmp_path, capsys):
     sample = sorted(SAMPLES.glob("*.wav"))[1]
     wave, _ = sf.read(sample, dtype="float32")
     path = tmp_path / "stereo.ogg"
     sf.write(path, np.stack([wave, wave], axis=1).repeat(2, axis=0), 16000)
-    res = run(["transcribe", str(path), "--vocabulary", "digits"], check=True)
-    assert res.stdout.strip() == f"{path}: {spoken(sample)}"
-    assert res.stderr.strip() == f"{path}: 2 channels at 16000 Hz, resampled to mono 8000 Hz"
+    _, out, err = run(capsys, ["transcribe", str(path), "--vocabulary", "digits"], check=True)
+    assert out.strip() == f"{path}: {spoken(sample)}"
+    assert err.strip() == f"{path}: 2 channels at 16000 Hz, resampled to mono 8000 Hz"
 
 
-def test_train_val_infer_cli_on_a_small_fsdd_copy(tmp_path, fsdd):
+def test_train_val_infer_cli_on_a_small_fsdd_copy(tmp_path, fsdd, capsys):
     data = tmp_path / "fsdd"
     data.mkdir()
     for r in fsdd:
         if r.take == 0 and r.speaker in ("jackson", "george"):
             (data / r.path.name).write_bytes(r.path.read_bytes())
-    run(["speech", "train", "--data", str(data), "--holdout-speaker", "george", "--epochs", "1",
-         "--utterances", "16", "--val-utterances", "4", "--batch-size", "8",
-         "--project", str(tmp_path / "runs"), "--name", "t"], check=True)
+    run(capsys, ["speech", "train", "--data", str(data), "--holdout-speaker", "george",
+                 "--epochs", "1", "--utterances", "16", "--val-utterances", "4",
+                 "--batch-size", "8", "--project", str(tmp_path / "runs"), "--name", "t"],
+        check=True)
     weights = tmp_path / "runs" / "speech" / "t" / "best.safetensors"
     assert weights.is_file()
-    res = run(["speech", "val", "--manifest", str(data), "--weights", str(weights),
-               "--project", str(tmp_path / "runs")], check=True)
-    assert "WER" in res.stdout and "on 20 utterances" in res.stdout
-    res = run(["speech", "infer", "--source", str(data / "0_george_0.wav"), "--weights",
-               str(weights), "--json"], check=True)
-    assert json.loads(res.stdout)["audio"].endswith("0_george_0.wav")
+    _, out, _ = run(capsys, ["speech", "val", "--manifest", str(data), "--weights", str(weights),
+                             "--project", str(tmp_path / "runs")], check=True)
+    assert "WER" in out and "on 20 utterances" in out
+    metrics = json.loads((tmp_path / "runs" / "speech" / "val" / "metrics.json").read_text())
+    assert metrics["utterances"] == 20 and min(metrics["wer"], metrics["cer"]) >= 0
+    _, out, _ = run(capsys, ["speech", "infer", "--source", str(data / "0_george_0.wav"),
+                             "--weights", str(weights), "--json"], check=True)
+    assert json.loads(out)["audio"].endswith("0_george_0.wav")
 
 
-def test_inspect_reads_a_speech_checkpoint():
-    res = run(["inspect", "--weights", str(DEFAULT_WEIGHTS), "--input", "1x40x200"], check=True)
-    assert "(speech)" in res.stdout.splitlines()[0]
+def test_inspect_reads_a_speech_checkpoint(capsys):
+    _, out, _ = run(capsys, ["inspect", "--weights", str(DEFAULT_WEIGHTS), "--input", "1x40x200"],
+                    check=True)
+    assert "(speech)" in out.splitlines()[0]
 
 
-def test_demo_transcribes_the_shipped_samples(tmp_path):
-    res = run(["demo", "--project", str(tmp_path)], check=True)
+def test_demo_transcribes_the_shipped_samples(capsys):
+    demo.speech()
+    out = capsys.readouterr().out
     for sample in SAMPLES.glob("*.wav"):
-        assert f"{sample}: {spoken(sample)}" in res.stdout
+        assert f"{sample}: {spoken(sample)}" in out
 
 
-def test_transcribe_needs_sources_and_mic_says_what_is_missing():
-    res = run(["transcribe"])
-    assert res.returncode == 2 and "FILE_OR_DIR" in res.stderr
-    res = run(["transcribe", "--mic"])
-    assert res.returncode == 1 and res.stderr.startswith("error: --mic")
+def test_transcribe_needs_sources_and_mic_says_what_is_missing(capsys):
+    code, _, err = run(capsys, ["transcribe"])
+    assert code == 2 and "FILE_OR_DIR" in err
+    code, _, err = run(capsys, ["transcribe", "--mic"])
+    assert code == 1 and err.startswith("error: --mic")
