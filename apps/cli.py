@@ -15,11 +15,17 @@ COMMANDS: dict[str, dict[str, str]] = {
         "infer": "neocog.apps.classification.infer",
         "visualize": "neocog.apps.classification.visualize",
     },
+    "speech": {
+        "train": "neocog.apps.speech.train",
+        "val": "neocog.apps.speech.val",
+        "infer": "neocog.apps.speech.infer",
+    },
 }
 # Commands without a mode.
 SINGLE: dict[str, str] = {
     "inspect": "neocog.apps.inspect",
     "demo": "neocog.apps.demo",
+    "transcribe": "neocog.apps.speech.transcribe",  # neocog transcribe FILE_OR_DIR... [--json]
 }
 
 

@@ -1,0 +1,84 @@
+"""`neocog speech infer --source FILE|DIR` and `neocog transcribe FILE_OR_DIR...`: one
+transcript per audio file. A file that cannot be read prints its one-line error; the
+others are still transcribed and the exit status is 1."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+
+from neocog.core.config import parse_config
+from neocog.core.errors import NeocogError
+from neocog.datasets.audio import list_audio
+from neocog.datasets.speech import DIGIT_WORDS
+
+from ..common import run_main
+from .predictor import Transcriber
+
+
+@dataclass
+class TranscribeConfig:
+    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    vocabulary: str = field(default="", metadata={
+        "help": "comma-separated words (or 'digits'): beam search may only output these; "
+                "'none': greedy; empty: the words the model was trained on, if it lists them"})
+    beam: int = field(default=8, metadata={"help": "beam width of the vocabulary search"})
+    max_seconds: float = field(default=20.0, metadata={
+        "help": "longer audio is cut at pauses into pieces of at most this"})
+    json: bool = field(default=False, metadata={"help": 'one line {"audio", "text"} per file'})
+
+
+@dataclass
+class SpeechInferConfig(TranscribeConfig):
+    source: str = field(default="", metadata={"help": "an audio file or a folder of them"})
+
+
+def parse_vocabulary(text: str) -> list[str] | None:
+    """'zero,one' -> ['zero', 'one']; 'digits' -> the ten digit words; 'none' -> [] (greedy);
+    '' -> None (the model's own word list)."""
+    if text.strip() in ("digits", "none"):
+        return DIGIT_WORDS if text.strip() == "digits" else []
+    return [w.strip().lower() for w in text.split(",") if w.strip()] or None
+
+
+def transcriber_for(cfg: TranscribeConfig) -> Transcriber:
+    return Transcriber(cfg.weights or None, vocabulary=parse_vocabulary(cfg.vocabulary),
+                       beam=cfg.beam, max_seconds=cfg.max_seconds)
+
+
+def transcribe_sources(sources: list[str], cfg: TranscribeConfig) -> int:
+    """Print a transcript per file of `sources`; 1 if any file or source failed, else 0."""
+    transcriber = transcriber_for(cfg)
+    failed = False
+    for source in sources:
+        try:
+            files = list_audio(source)
+        except NeocogError as err:
+            print(f"error: {err}", file=sys.stderr)
+            failed = True
+            continue
+        for path in files:
+            try:
+                wave, note = transcriber.load(path)
+                text = transcriber.transcribe_wave(wave)
+            except NeocogError as err:
+                print(f"error: {err}", file=sys.stderr)
+                failed = True
+                continue
+            if note:
+                print(note, file=sys.stderr)
+            print(json.dumps({"audio": str(path), "text": text}) if cfg.json else f"{path}: {text}")
+    return int(failed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_config(SpeechInferConfig, argv, "neocog speech infer",
+                       "Transcribe audio files with a trained (default: the shipped) model.")
+    if not cfg.source:
+        raise SystemExit("neocog speech infer: error: --source FILE|DIR is required")
+    return transcribe_sources([cfg.source], cfg)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))

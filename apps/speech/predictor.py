@@ -1,0 +1,128 @@
+"""Library API: `Transcriber(weights=None).transcribe(path_or_wave, sample_rate=None) -> str`.
+
+A recording longer than `max_seconds` is cut at its quietest moments (pauses) into
+pieces the model reads in one batch; their transcripts are joined with spaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchaudio.functional as AF
+from torch import Tensor
+
+from neocog.core.audio import MelConfig
+from neocog.core.checkpoint import load_model
+from neocog.core.errors import NeocogError
+from neocog.core.heads import TaskModel
+from neocog.datasets.audio import SILENCE, read_audio
+
+from .data import features, pad_specs
+from .decode import Lexicon, greedy_decode, lexicon_beam_search
+
+DEFAULT_WEIGHTS = Path(__file__).parent / "assets" / "fsdd_digits.safetensors"
+TASK = "speech"
+PAUSE_FRAME = 0.05  # seconds: the granularity at which pauses are searched
+
+Decoder = Callable[[Tensor], str]  # log-probs Tensor[T, K] -> text
+
+
+def make_decoder(alphabet: str, vocabulary: list[str] | None = None, beam: int = 8) -> Decoder:
+    """Greedy without a vocabulary; a lexicon-constrained beam search with one."""
+    if not vocabulary:
+        return lambda logp: greedy_decode(logp, alphabet)
+    try:
+        lexicon = Lexicon(vocabulary, alphabet)
+    except ValueError as err:
+        raise NeocogError(str(err)) from None
+    return lambda logp: lexicon_beam_search(logp, alphabet, lexicon, beam)
+
+
+@torch.no_grad()
+def transcribe_specs(model: TaskModel, specs: list[Tensor], decode: Decoder,
+                     batch_size: int = 32) -> list[str]:
+    """Log-mel images [Tensor[1, F, T_i]] -> one transcript each, run in padded batches."""
+    device = next(model.parameters()).device
+    texts = []
+    for start in range(0, len(specs), batch_size):
+        inputs, frames = pad_specs(specs[start: start + batch_size])
+        logp = model(inputs.to(device)).float().log_softmax(-1).cpu()  # (B, T', K)
+        lengths = model.head.output_frames(frames)
+        texts += [decode(row[:n]) for row, n in zip(logp, lengths.tolist(), strict=True)]
+    return texts
+
+
+def split_at_pauses(wave: np.ndarray, rate: int, max_seconds: float) -> list[np.ndarray]:
+    """Cut a wave (T,) into pieces of at most `max_seconds`, each cut at the quietest
+    PAUSE_FRAME of the second half of the piece, so words are rarely split."""
+    limit, hop = int(max_seconds * rate), int(PAUSE_FRAME * rate)
+    pieces, start = [], 0
+    while len(wave) - start > limit:
+        window = wave[start + limit // 2: start + limit]
+        frames = window[: len(window) // hop * hop].reshape(-1, hop)  # (n, hop)
+        quietest = int(np.argmin((frames**2).mean(axis=1)))
+        cut = start + limit // 2 + quietest * hop + hop // 2
+        pieces.append(wave[start:cut])
+        start = cut
+    if pieces and len(wave) - start < hop:  # a sliver too short to read joins the last piece
+        start -= len(pieces.pop())
+    pieces.append(wave[start:])
+    return pieces
+
+
+def to_mono(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """A float waveform (T,) or (T, C) / (C, T) at `rate` -> mono float32 (T,) at `target`."""
+    wave = np.asarray(wave, dtype=np.float32)
+    if wave.ndim == 2:  # the shorter axis holds the channels
+        wave = wave.mean(axis=int(np.argmin(wave.shape)))
+    if wave.ndim != 1 or wave.size == 0:
+        raise NeocogError(f"waveform of shape {wave.shape}: expected samples (T,) or (T, C)")
+    if np.abs(wave).max() < SILENCE:
+        raise NeocogError(f"waveform: silent audio (peak below {SILENCE})")
+    if rate != target:
+        wave = AF.resample(torch.from_numpy(wave), rate, target).numpy()
+    return wave
+
+
+class Transcriber:
+    """A trained CTC recogniser with its front end.
+
+    vocabulary=None decodes to the word list the checkpoint was trained on, when it
+    declares one (the shipped digit model does), else greedily; [] is always greedy;
+    a list of words constrains the beam search to them.
+    """
+
+    def __init__(self, weights: str | Path | None = None, vocabulary: list[str] | None = None,
+                 beam: int = 8, max_seconds: float = 20.0, device: str = "cpu") -> None:
+        self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
+        self.model, self.header = load_model(self.weights, TASK)
+        self.model.to(device)
+        self.mel = MelConfig(**self.header["mel"])
+        self.alphabet: str = self.model.head.config.alphabet
+        self.vocabulary = self.header.get("words", []) if vocabulary is None else vocabulary
+        self.decode = make_decoder(self.alphabet, self.vocabulary, beam)
+        self.max_seconds = max_seconds
+
+    def load(self, source: str | Path | np.ndarray, sample_rate: int | None = None
+             ) -> tuple[np.ndarray, str]:
+        """A path, or a waveform with its rate -> (mono wave at the model's rate, note)."""
+        if isinstance(source, np.ndarray):
+            if sample_rate is None:
+                raise NeocogError("a waveform needs its sample_rate")
+            return to_mono(source, sample_rate, self.mel.sample_rate), ""
+        audio = read_audio(source, self.mel.sample_rate)
+        return audio.samples, audio.note
+
+    def transcribe_wave(self, wave: np.ndarray) -> str:
+        """A mono float32 wave (T,) at the model's rate -> text."""
+        pieces = split_at_pauses(wave, self.mel.sample_rate, self.max_seconds)
+        specs = [features(torch.from_numpy(p), self.mel) for p in pieces]
+        return " ".join(t for t in transcribe_specs(self.model, specs, self.decode) if t)
+
+    def transcribe(self, source: str | Path | np.ndarray, sample_rate: int | None = None) -> str:
+        """A file path, or a float32 waveform (sample_rate required) -> its transcript."""
+        wave, _ = self.load(source, sample_rate)
+        return self.transcribe_wave(wave)

@@ -1,0 +1,139 @@
+"""`neocog speech train`: train the CTC recogniser on FSDD connected digits generated on
+the fly, or on a manifest / LibriSpeech / Speech Commands corpus."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from neocog.core.audio import MelConfig
+from neocog.core.backbones import BackboneConfig
+from neocog.core.checkpoint import load_model
+from neocog.core.config import parse_config
+from neocog.core.heads import TaskModel, build_model
+from neocog.core.trainer import TrainConfig, Trainer, run_dir_for, seed_everything
+from neocog.datasets.speech import DIGIT_WORDS, DigitBank, read_corpus, read_fsdd
+
+from ..common import run_main
+from .data import Augment, ConnectedDigitSet, SpeechSet, collate
+from .decode import labels_to_text
+from .head import CTCConfig
+from .metrics import error_rates
+from .predictor import TASK, make_decoder, transcribe_specs
+
+# Stem (2, 2), then three stages of (2, 1): frequency / 16, time / 2 (20 ms per CTC frame,
+# enough for the letters of a spoken word).
+STRIDES = [[2, 2], [2, 1], [2, 1], [2, 1]]
+
+
+@dataclass
+class SpeechTrainConfig(TrainConfig):
+    data: str = field(default="", metadata={
+        "help": "FSDD recordings folder (connected digits are generated from it), or a JSONL "
+                "manifest, LibriSpeech or Speech Commands folder"})
+    holdout_speaker: str = field(default="", metadata={
+        "help": "FSDD: validate on this speaker, never trained on; empty trains on all"})
+    val: str = field(default="", metadata={
+        "help": "corpora: a manifest or folder to validate on; empty holds out 10%"})
+    utterances: int = field(default=2000, metadata={"help": "FSDD: generated per epoch"})
+    val_utterances: int = 200
+    n_mels: int = 40
+    width: int = 16
+    depth: int = 1
+    hidden: int = field(default=128, metadata={"help": "channels of the head's 1-D convs"})
+    layers: int = 2
+    dropout: float = 0.1
+    augment: bool = field(default=True, metadata={"help": "speed/volume + SpecAugment"})
+    weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 3e-3
+    warmup_epochs: float = 1.0
+
+
+def build_recognizer(cfg: SpeechTrainConfig) -> TaskModel:
+    if cfg.weights:
+        return load_model(cfg.weights, TASK)[0]
+    backbone = BackboneConfig(name="resnet", in_channels=1, width=cfg.width, depth=cfg.depth,
+                              strides=STRIDES)
+    head = CTCConfig(n_mels=cfg.n_mels, hidden=cfg.hidden, layers=cfg.layers, dropout=cfg.dropout)
+    return build_model(TASK, backbone, "ctc", head)
+
+
+def fsdd_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str) -> tuple[Dataset, Dataset]:
+    """Generated connected-digit utterances: training speakers, and validation speaker(s)."""
+    recordings = read_fsdd(cfg.data)
+    held = [r for r in recordings if r.speaker == cfg.holdout_speaker]
+    train_bank = DigitBank([r for r in recordings if r.speaker != cfg.holdout_speaker],
+                           mel.sample_rate)
+    val_bank = DigitBank(held, mel.sample_rate) if held else train_bank
+    augment = Augment() if cfg.augment else None
+    return (ConnectedDigitSet(train_bank, cfg.utterances, mel, alphabet, augment=augment,
+                              group=cfg.batch_size),
+            ConnectedDigitSet(val_bank, cfg.val_utterances, mel, alphabet, fixed=True,
+                              seed=cfg.seed + 1))
+
+
+def corpus_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str) -> tuple[Dataset, Dataset]:
+    items = read_corpus(cfg.data)
+    if cfg.val:
+        train_items, val_items = items, read_corpus(cfg.val)
+    else:  # a fixed 10% (seed 0) held out
+        order = np.random.default_rng(0).permutation(len(items))
+        cut = max(1, len(items) // 10)
+        train_items = [items[i] for i in order[cut:]]
+        val_items = [items[i] for i in order[:cut]]
+    augment = Augment() if cfg.augment else None
+    return SpeechSet(train_items, mel, alphabet, augment), SpeechSet(val_items, mel, alphabet)
+
+
+def is_fsdd(data: str) -> bool:
+    folder = Path(data)
+    return folder.is_dir() and next(folder.glob("[0-9]_*_*.wav"), None) is not None
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path  # holds best.safetensors, last.safetensors, metrics.csv, curves.png
+    best: dict[str, float]
+    model: TaskModel
+
+
+def train(cfg: SpeechTrainConfig) -> TrainResult:
+    """Train per `cfg`; validation WER (greedy decoding) picks the best epoch."""
+    mel = MelConfig(n_mels=cfg.n_mels)
+    seed_everything(cfg.seed)  # the initial weights too are a function of --seed
+    model = build_recognizer(cfg)
+    alphabet = model.head.config.alphabet
+    sets = fsdd_sets if is_fsdd(cfg.data) else corpus_sets
+    train_set, val_set = sets(cfg, mel, alphabet)
+    val_examples = [val_set[i] for i in range(len(val_set))]  # decoded once, reused each epoch
+    references = [labels_to_text(labels.tolist(), alphabet) for _, labels in val_examples]
+    greedy = make_decoder(alphabet)
+
+    def validate(m: TaskModel) -> dict[str, float]:
+        hypotheses = transcribe_specs(m, [spec for spec, _ in val_examples], greedy)
+        return error_rates(references, hypotheses)
+
+    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
+    meta = {"mel": mel.to_dict(), "words": DIGIT_WORDS if is_fsdd(cfg.data) else []}
+    trainer = Trainer(model, train_set, cfg, run_dir, validate, "wer", meta, collate=collate,
+                      mode="min", app_config=asdict(cfg))
+    return TrainResult(run_dir, trainer.fit(), model)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_config(SpeechTrainConfig, argv, "neocog speech train",
+                       "Train the CTC speech recogniser; writes runs/speech/<name>/.")
+    if not cfg.data:
+        raise SystemExit("neocog speech train: error: --data FOLDER|MANIFEST is required")
+    result = train(cfg)
+    print(f"best: {result.best}\nweights: {result.run_dir / 'best.safetensors'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))

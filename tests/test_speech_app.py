@@ -1,0 +1,155 @@
+"""The speech app end to end: the shipped model, `neocog transcribe`, train/val/infer CLI,
+on real FSDD recordings and files written in real formats."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from neocog.apps import demo
+from neocog.apps.cli import main as cli_main
+from neocog.apps.speech import DEFAULT_WEIGHTS, Transcriber, error_rates
+from neocog.core.errors import NeocogError
+from neocog.datasets.speech import DIGIT_WORDS, DigitBank, DigitSpec, read_fsdd, read_manifest
+
+from .conftest import SHARED
+
+SAMPLES = DEFAULT_WEIGHTS.parent / "samples"
+SEQUENCES = SHARED / "benchmarks" / "fsdd_sequences_val" / "manifest.jsonl"
+FSDD = SHARED / "fsdd" / "recordings"
+
+
+def run(capsys, args, check=False):
+    """`neocog ARGS` in this process -> (exit status, stdout, stderr)."""
+    capsys.readouterr()
+    try:
+        code = cli_main(args)
+    except SystemExit as exit_:  # argparse errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    assert not check or code == 0, err
+    return code, out, err
+
+
+def spoken(path):
+    """'digits_jackson_seven_nine.wav' -> 'seven nine'."""
+    return " ".join(path.stem.split("_")[2:])
+
+
+@pytest.fixture(scope="module")
+def transcriber():
+    return Transcriber()
+
+
+@pytest.fixture(scope="module")
+def fsdd():
+    if not FSDD.is_dir():
+        pytest.skip("../shared/data/fsdd is not here")
+    return read_fsdd(FSDD)
+
+
+def test_shipped_weights_are_small_package_data():
+    assert DEFAULT_WEIGHTS.is_file() and DEFAULT_WEIGHTS.stat().st_size < 1_000_000
+    assert (DEFAULT_WEIGHTS.parent / "README.md").read_text().count("CC BY-SA 4.0") >= 1
+
+
+def test_library_api_transcribes_a_path_and_a_waveform(transcriber):
+    sample = sorted(SAMPLES.glob("*.wav"))[0]
+    assert transcriber.transcribe(sample) == spoken(sample)
+    wave, rate = sf.read(sample, dtype="float32")
+    stereo_16k = np.stack([wave, wave], axis=1).repeat(2, axis=0)  # (T*2, 2) at 16 kHz
+    assert transcriber.transcribe(stereo_16k, sample_rate=16000) == spoken(sample)
+    with pytest.raises(NeocogError, match="needs its sample_rate"):
+        transcriber.transcribe(wave)
+
+
+def test_shipped_model_on_the_benchmark_sequences(transcriber):
+    if not SEQUENCES.is_file():
+        pytest.skip("../shared/data/benchmarks is not here")
+    items = read_manifest(SEQUENCES)[:30]
+    assert transcriber.vocabulary == DIGIT_WORDS  # the word list its checkpoint declares
+    rates = error_rates([i.text for i in items], [transcriber.transcribe(i.audio) for i in items])
+    assert rates["wer"] <= 0.05, rates
+
+
+def test_long_audio_is_cut_at_pauses_and_joined(fsdd):
+    bank = DigitBank([r for r in fsdd if r.speaker == "nicolas" and r.take < 8], 8000)
+    rng = np.random.default_rng(3)
+    parts = [bank.utterance(rng, DigitSpec(min_digits=7)) for _ in range(8)]
+    wave = np.concatenate([p[0] for p in parts])
+    reference = " ".join(p[1] for p in parts)
+    assert len(wave) > 25 * 8000  # longer than the 10 s window used here
+    text = Transcriber(max_seconds=10).transcribe(wave, sample_rate=8000)
+    assert error_rates([reference], [text])["wer"] <= 0.1, (text, reference)
+
+
+def test_transcribe_cli_goes_on_after_bad_files_and_fails_at_the_end(tmp_path, capsys):
+    good = sorted(SAMPLES.glob("*.wav"))
+    for g in good:
+        (tmp_path / g.name).write_bytes(g.read_bytes())
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "broken.wav").write_bytes(good[0].read_bytes()[:30])  # truncated header
+    sf.write(tmp_path / "quiet.flac", np.zeros(8000, np.float32), 8000)
+    code, out, err = run(capsys, ["transcribe", str(tmp_path), "--json"])
+    assert code == 1
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert {line["audio"] for line in lines} == {str(tmp_path / g.name) for g in good}
+    assert all(line["text"] == spoken(tmp_path / line["audio"]) for line in lines)
+    errors = err.strip().splitlines()
+    assert len(errors) == 3 and all(e.startswith("error: ") for e in errors)
+    for name, what in [("empty.wav", "unreadable"), ("broken.wav", "unreadable"),
+                       ("quiet.flac", "silent")]:
+        assert any(name in e and what in e for e in errors), errors
+
+
+def test_transcribe_says_when_it_mixed_and_resampled(tmp_path, capsys):
+    sample = sorted(SAMPLES.glob("*.wav"))[1]
+    wave, _ = sf.read(sample, dtype="float32")
+    path = tmp_path / "stereo.ogg"
+    sf.write(path, np.stack([wave, wave], axis=1).repeat(2, axis=0), 16000)
+    _, out, err = run(capsys, ["transcribe", str(path), "--vocabulary", "digits"], check=True)
+    assert out.strip() == f"{path}: {spoken(sample)}"
+    assert err.strip() == f"{path}: 2 channels at 16000 Hz, resampled to mono 8000 Hz"
+
+
+def test_train_val_infer_cli_on_a_small_fsdd_copy(tmp_path, fsdd, capsys):
+    data = tmp_path / "fsdd"
+    data.mkdir()
+    for r in fsdd:
+        if r.take == 0 and r.speaker in ("jackson", "george"):
+            (data / r.path.name).write_bytes(r.path.read_bytes())
+    run(capsys, ["speech", "train", "--data", str(data), "--holdout-speaker", "george",
+                 "--epochs", "1", "--utterances", "16", "--val-utterances", "4",
+                 "--batch-size", "8", "--project", str(tmp_path / "runs"), "--name", "t"],
+        check=True)
+    weights = tmp_path / "runs" / "speech" / "t" / "best.safetensors"
+    assert weights.is_file()
+    _, out, _ = run(capsys, ["speech", "val", "--manifest", str(data), "--weights", str(weights),
+                             "--project", str(tmp_path / "runs")], check=True)
+    assert "WER" in out and "on 20 utterances" in out
+    metrics = json.loads((tmp_path / "runs" / "speech" / "val" / "metrics.json").read_text())
+    assert metrics["utterances"] == 20 and min(metrics["wer"], metrics["cer"]) >= 0
+    _, out, _ = run(capsys, ["speech", "infer", "--source", str(data / "0_george_0.wav"),
+                             "--weights", str(weights), "--json"], check=True)
+    assert json.loads(out)["audio"].endswith("0_george_0.wav")
+
+
+def test_inspect_reads_a_speech_checkpoint(capsys):
+    _, out, _ = run(capsys, ["inspect", "--weights", str(DEFAULT_WEIGHTS), "--input", "1x40x200"],
+                    check=True)
+    assert "(speech)" in out.splitlines()[0]
+
+
+def test_demo_transcribes_the_shipped_samples(capsys):
+    demo.speech()
+    out = capsys.readouterr().out
+    for sample in SAMPLES.glob("*.wav"):
+        assert f"{sample}: {spoken(sample)}" in out
+
+
+def test_transcribe_needs_sources_and_mic_says_what_is_missing(capsys):
+    code, _, err = run(capsys, ["transcribe"])
+    assert code == 2 and "FILE_OR_DIR" in err
+    code, _, err = run(capsys, ["transcribe", "--mic"])
+    assert code == 1 and err.startswith("error: --mic")
