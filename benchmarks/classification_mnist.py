@@ -12,10 +12,11 @@ import shutil
 import time
 
 import numpy as np
-from common import SHARED, report
 
 from neocog.apps.classification import DEFAULT_WEIGHTS, Classifier, ClassifyTrainConfig, train
 from neocog.apps.classification.data import load_split
+
+from common import SHARED, report
 
 TARGET_ACCURACY, TARGET_SECONDS = 0.994, 150.0
 
