@@ -9,8 +9,10 @@ from neocog.core.config import parse_config
 
 from .classification import infer as classify_infer
 from .classification import visualize as classify_visualize
+from .wavenet import infer as wavenet_infer
 
 SAMPLES = Path(__file__).parent / "classification" / "assets" / "samples"
+AUDIO_SAMPLE = Path(__file__).parent / "wavenet" / "assets" / "samples" / "7_lucas_0.wav"
 
 
 @dataclass
@@ -25,9 +27,18 @@ def classification(project: str) -> None:
     classify_visualize.main(["--source", str(first), "--project", project, "--name", "visualize"])
 
 
+def wavenet(project: str) -> None:
+    out = Path(project) / "wavenet"
+    print("\n== wavenet: the shipped FSDD model, cached generation")
+    wavenet_infer.generate_main(["--seconds", "0.5", "--speaker", "jackson", "--label", "7",
+                                 "--out", str(out / "generated.wav")])
+    wavenet_infer.vocode_main([str(AUDIO_SAMPLE), "--out", str(out / "vocoded_7_lucas_0.wav")])
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(DemoConfig, argv, "neocog demo",
                        "Run every app on shipped samples, offline, and say where outputs went.")
     classification(cfg.project)
+    wavenet(cfg.project)
     print(f"\ndemo outputs are under {Path(cfg.project).resolve()}")
     return 0

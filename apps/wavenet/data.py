@@ -11,13 +11,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchaudio.functional as AF
-from torch import Tensor
-from torch.utils.data import Dataset
-
 from neocog.core.audio import MelConfig, log_mel
 from neocog.core.errors import NeocogError
 from neocog.datasets.audio import list_audio, read_audio
-
+from torch import Tensor
+from torch.utils.data import Dataset
 
 QUANTIZATION = 256  # mu-law classes (8-bit mu-law, as in the WaveNet paper)
 SILENCE = 128  # the mu-law code of 0.0: the "previous sample" at t = 0
@@ -58,7 +56,8 @@ def read_manifest(path: Path) -> list[AudioItem]:
             row = json.loads(line)
             audio = row["audio"]
         except (json.JSONDecodeError, KeyError, TypeError):
-            raise NeocogError(f"{path}: line {n} is not a JSON object with an \"audio\" key") from None
+            raise NeocogError(
+                f"{path}: line {n} is not a JSON object with an \"audio\" key") from None
         items.append(AudioItem(path.parent / audio, str(row.get("speaker", "")),
                                str(row.get("label", ""))))
     if not items:
@@ -144,5 +143,6 @@ def split_items(items: list[AudioItem], val_fraction: float, seed: int
     np.random.default_rng(seed).shuffle(order)
     n_val = max(1, int(round(val_fraction * len(items))))
     if n_val >= len(items):
-        raise NeocogError(f"{len(items)} files: too few to hold out {val_fraction:.0%} for validation")
+        raise NeocogError(f"{len(items)} files: too few to hold out {val_fraction:.0%} "
+                          "for validation")
     return [items[i] for i in order[n_val:]], [items[i] for i in order[:n_val]]

@@ -81,7 +81,8 @@ class FastGenerator:
         if bias.shape[0] == 1:
             self.bias = np.broadcast_to(bias, (rows, *bias.shape[1:]))
         else:
-            self.bias = np.concatenate([bias, np.zeros((rows - length, *bias.shape[1:]), bias.dtype)])
+            tail = np.zeros((rows - length, *bias.shape[1:]), bias.dtype)
+            self.bias = np.concatenate([bias, tail])
         self.rings = [self.bias[:d, i].copy() for i, d in enumerate(self.dilations)]
         self.t = 0
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-
 from neocog.core.checkpoint import atomic_write
 from neocog.core.config import StrictParser, add_dataclass_args, dataclass_from_args, parse_config
 from neocog.datasets.audio import read_audio
@@ -21,7 +20,7 @@ from .predictor import Synthesizer
 @dataclass
 class GenerateConfig:
     seconds: float = field(default=1.0, metadata={"help": "length of the audio to sample"})
-    speaker: str = field(default="", metadata={"help": "speaker name the model knows; empty = none"})
+    speaker: str = field(default="", metadata={"help": "a speaker the model knows; empty = none"})
     label: str = field(default="", metadata={"help": "label the model knows (FSDD: a digit)"})
     temperature: float = field(default=1.0, metadata={"help": "softmax temperature; 0 = argmax"})
     seed: int = 0
@@ -31,7 +30,7 @@ class GenerateConfig:
 
 @dataclass
 class VocodeConfig:
-    speaker: str = field(default="", metadata={"help": "speaker name the model knows; empty = none"})
+    speaker: str = field(default="", metadata={"help": "a speaker the model knows; empty = none"})
     temperature: float = 1.0
     seed: int = 0
     out: str = field(default="vocoded.wav", metadata={"help": "wav file to write"})

@@ -18,11 +18,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-
 from neocog.core.audio import MelConfig
 from neocog.core.blocks import CausalConv1d
 from neocog.core.registry import MODELS
+from torch import Tensor, nn
 
 from .data import QUANTIZATION
 
@@ -65,8 +64,9 @@ class GatedResidualBlock(nn.Module):
         super().__init__()
         g = cfg.gate_channels
         self.conv = CausalConv1d(cfg.residual_channels, 2 * g, KERNEL, dilation)
-        self.cond = nn.Conv1d(cfg.cond_channels, 2 * g, 1, bias=False) if cfg.cond_channels else None
-        self.glob = nn.Linear(cfg.global_channels, 2 * g, bias=False) if cfg.global_channels else None
+        c, e = cfg.cond_channels, cfg.global_channels
+        self.cond = nn.Conv1d(c, 2 * g, 1, bias=False) if c else None
+        self.glob = nn.Linear(e, 2 * g, bias=False) if e else None
         self.out = nn.Conv1d(g, cfg.residual_channels + cfg.skip_channels, 1)
         self.residual_channels = cfg.residual_channels
 
@@ -84,13 +84,15 @@ class GatedResidualBlock(nn.Module):
 
 
 class MelUpsampler(nn.Module):
-    """log-mel (B, n_mels, F) -> (B, C, F * hop): a frame-domain conv, then a transposed
-    conv that interpolates each frame over the 2 * hop samples around its centre."""
+    """log-mel (B, n_mels, F) -> (B, C, F * hop): a frame-domain conv, then a depthwise
+    transposed conv that interpolates each channel over the 2 * hop samples around its
+    frame's centre (depthwise: a full one would hold C * C * 2 * hop weights)."""
 
     def __init__(self, n_mels: int, channels: int, hop: int) -> None:
         super().__init__()
         self.pre = nn.Conv1d(n_mels, channels, 3, padding=1)
-        self.up = nn.ConvTranspose1d(channels, channels, 2 * hop, stride=hop, padding=hop // 2)
+        self.up = nn.ConvTranspose1d(channels, channels, 2 * hop, stride=hop,
+                                     padding=hop // 2, groups=channels)
         self.hop = hop
 
     def forward(self, mel: Tensor) -> Tensor:
@@ -106,8 +108,10 @@ class WaveNet(nn.Module):
         super().__init__()
         self.config, self.task = cfg, TASK
         self.embed = nn.Embedding(QUANTIZATION, cfg.residual_channels)
-        self.speaker = nn.Embedding(cfg.n_speakers + 1, cfg.global_channels) if cfg.global_channels else None
-        self.label = nn.Embedding(cfg.n_labels + 1, cfg.global_channels) if cfg.global_channels else None
+        self.speaker = self.label = None
+        if cfg.global_channels:
+            self.speaker = nn.Embedding(cfg.n_speakers + 1, cfg.global_channels)
+            self.label = nn.Embedding(cfg.n_labels + 1, cfg.global_channels)
         self.upsample = None
         if cfg.cond_channels:
             mel = cfg.mel_config
@@ -123,7 +127,8 @@ class WaveNet(nn.Module):
     def spec(self) -> dict[str, Any]:
         return {"task": TASK, "model": TASK, "config": asdict(self.config)}
 
-    def conditioning(self, inputs: dict[str, Tensor], length: int) -> tuple[Tensor | None, Tensor | None]:
+    def conditioning(self, inputs: dict[str, Tensor], length: int
+                     ) -> tuple[Tensor | None, Tensor | None]:
         """-> (local (B, C, length) or None, global (B, E) or None)."""
         cond = None
         if self.upsample is not None and "mel" in inputs:
@@ -160,3 +165,22 @@ class WaveNet(nn.Module):
     def predict(self, logits: Tensor) -> list[Tensor]:
         """The most likely code at each step, one LongTensor[T] per input."""
         return list(logits.argmax(dim=1))
+
+
+def summary(model: WaveNet) -> str:
+    """The layer table `neocog inspect` prints: dilation and receptive field per layer."""
+    cfg = model.config
+    rate = cfg.mel_config.sample_rate
+    lines = [f"{'layer':<8}{'dilation':>9}{'receptive field':>17}{'params':>9}"]
+    field_so_far = 1
+    for i, (d, block) in enumerate(zip(cfg.dilations, model.blocks, strict=True)):
+        field_so_far += (KERNEL - 1) * d
+        params = sum(p.numel() for p in block.parameters())
+        lines.append(f"{f'block{i}':<8}{d:>9}{field_so_far:>17}{params:>9}")
+    total = sum(p.numel() for p in model.parameters())
+    lines.append(f"receptive field: {cfg.receptive_field} samples "
+                 f"({1000 * cfg.receptive_field / rate:.1f} ms at {rate} Hz); "
+                 f"{len(cfg.dilations)} layers in {cfg.stacks} stack(s); "
+                 f"channels residual {cfg.residual_channels}, gate {cfg.gate_channels}, "
+                 f"skip {cfg.skip_channels}; {total} parameters")
+    return "\n".join(lines)

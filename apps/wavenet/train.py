@@ -21,7 +21,8 @@ class WaveNetTrainConfig(TrainConfig):
     data: str = field(default="", metadata={
         "help": "folder of audio files (any rate, resampled) or a JSONL manifest {\"audio\": path, "
                 "\"speaker\"?, \"label\"?}"})
-    val_data: str = field(default="", metadata={"help": "held-out audio; default: a share of --data"})
+    val_data: str = field(default="", metadata={
+        "help": "held-out audio; default: a share of --data"})
     val_fraction: float = 0.05
     val_clips: int = field(default=40, metadata={"help": "score at most this many held-out files"})
     name_fields: str = field(default="", metadata={
@@ -88,7 +89,8 @@ def train(cfg: WaveNetTrainConfig, train_items: list[AudioItem] | None = None,
     clips = load_clips(train_items, model, cfg.crop_frames, speakers, labels)
     val_clips = load_clips((val_items or [])[: cfg.val_clips], model, 0, speakers, labels)
     hop = model.config.mel_config.hop_length
-    train_set = CropDataset(clips, cfg.crop_frames, hop, cfg.epoch_crops, cfg.drop_mel, cfg.drop_global)
+    train_set = CropDataset(clips, cfg.crop_frames, hop, cfg.epoch_crops, cfg.drop_mel,
+                            cfg.drop_global)
 
     def validate(m: WaveNet) -> dict[str, float]:
         return {"val_bits": bits_per_sample(m, val_clips)}
