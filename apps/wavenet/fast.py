@@ -57,9 +57,9 @@ class FastGenerator:
         self.logits = np.zeros(len(self.embed), np.float32)
         # Per layer, every view a step touches, made once: creating a NumPy view costs
         # as much as a small add.
-        self.layers = [(self.w_in[i], self.w_res[i], self.p[i], self.p[i, : 2 * g],
-                        self.p[i, 2 * g:], self.z[i], self.z[i, :g], self.z[i, g:],
-                        self.gates[i], self.gates[i, :g]) for i in range(n)]
+        self.views = [(self.w_in[i], self.w_res[i], self.p[i], self.p[i, : 2 * g],
+                       self.p[i, 2 * g:], self.z[i], self.z[i, :g], self.z[i, g:],
+                       self.gates[i], self.gates[i, :g]) for i in range(n)]
 
     @torch.no_grad()
     def reset(self, inputs: dict[str, Tensor], length: int) -> None:
@@ -83,20 +83,22 @@ class FastGenerator:
         else:
             tail = np.zeros((rows - length, *bias.shape[1:]), bias.dtype)
             self.bias = np.concatenate([bias, tail])
-        self.rings = [self.bias[:d, i].copy() for i, d in enumerate(self.dilations)]
+        # (dilation, queue, this layer's biases (rows, 2G), views) per layer
+        self.layers = [(d, self.bias[:d, i].copy(), np.ascontiguousarray(self.bias[:, i]),
+                        *self.views[i]) for i, d in enumerate(self.dilations)]
         self.t = 0
 
     def step(self, code: int) -> np.ndarray:
         """Feed the previous sample's mu-law code; -> logits (256,) of the next sample
         (a buffer the next step overwrites)."""
-        t, x, res, bias = self.t, self.x, self.res, self.bias
+        t, x, res = self.t, self.x, self.res
         np.copyto(x, self.embed[code])
-        for i, (d, ring) in enumerate(zip(self.dilations, self.rings, strict=True)):
-            w_in, w_res, p, p_now, p_past, z, z_tanh, z_sigm, gate, gate_g = self.layers[i]
+        for d, ring, bias, w_in, w_res, p, p_now, p_past, z, z_tanh, z_sigm, gate, gate_g \
+                in self.layers:
             slot = ring[t % d]
             np.dot(w_in, x, out=p)  # (4G,): current tap, then the past tap
             np.add(p_now, slot, out=z)  # + the past tap pushed d steps ago (+ bias)
-            np.add(p_past, bias[t + d, i], out=slot)  # queue it for step t + d
+            np.add(p_past, bias[t + d], out=slot)  # queue it for step t + d
             np.tanh(z, out=z)
             np.add(z_sigm, 1.0, out=z_sigm)
             np.multiply(z_tanh, z_sigm, out=gate_g)  # 2 x the gated unit; w_res halves it
