@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from common import SHARED, report
+
 from neocog.apps.wavenet import DEFAULT_WEIGHTS, Synthesizer, WaveNetTrainConfig, train
 from neocog.apps.wavenet.data import list_items, split_items
 from neocog.apps.wavenet.metrics import bits_per_sample

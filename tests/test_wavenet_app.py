@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+
 from neocog.apps import cli
 from neocog.apps.wavenet import DEFAULT_WEIGHTS, FastGenerator, Synthesizer, WaveNet, WaveNetConfig
 from neocog.apps.wavenet.data import SILENCE, list_items, mu_law_decode, mu_law_encode

@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchaudio.functional as AF
+from torch import Tensor
+from torch.utils.data import Dataset
+
 from neocog.core.audio import MelConfig, log_mel
 from neocog.core.errors import NeocogError
 from neocog.datasets.audio import list_audio, read_audio
-from torch import Tensor
-from torch.utils.data import Dataset
 
 QUANTIZATION = 256  # mu-law classes (8-bit mu-law, as in the WaveNet paper)
 SILENCE = 128  # the mu-law code of 0.0: the "previous sample" at t = 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
 from neocog.core.checkpoint import atomic_write
 from neocog.core.config import StrictParser, add_dataclass_args, dataclass_from_args, parse_config
 from neocog.datasets.audio import read_audio

@@ -18,10 +18,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor, nn
+
 from neocog.core.audio import MelConfig
 from neocog.core.blocks import CausalConv1d
 from neocog.core.registry import MODELS
-from torch import Tensor, nn
 
 from .data import QUANTIZATION
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from neocog.core.audio import log_mel
 from neocog.core.checkpoint import load_model
 from neocog.core.errors import NeocogError
