@@ -198,3 +198,10 @@ def test_inspect_prints_the_receptive_field(capsys):
     out = capsys.readouterr().out
     assert "receptive field: 1024 samples (128.0 ms at 8000 Hz)" in out
     assert "block9        512             1024" in out
+
+
+@pytest.mark.parametrize("mode", sorted(cli.COMMANDS["wavenet"]))
+def test_every_wavenet_mode_has_help(mode, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["wavenet", mode, "--help"])
+    assert exit_info.value.code == 0 and f"neocog wavenet {mode}" in capsys.readouterr().out
