@@ -7,7 +7,8 @@ import sys
 
 from .common import run_main
 
-# task -> mode -> module whose main(argv) runs it; each app adds itself here.
+# task -> mode -> module whose main(argv) runs it ("module:function" names another
+# function of the module); each app adds itself here.
 COMMANDS: dict[str, dict[str, str]] = {
     "classify": {
         "train": "neocog.apps.classification.train",
@@ -19,6 +20,12 @@ COMMANDS: dict[str, dict[str, str]] = {
         "train": "neocog.apps.speech.train",
         "val": "neocog.apps.speech.val",
         "infer": "neocog.apps.speech.infer",
+    },
+    "wavenet": {
+        "train": "neocog.apps.wavenet.train",
+        "generate": "neocog.apps.wavenet.infer:generate_main",
+        "vocode": "neocog.apps.wavenet.infer:vocode_main",
+        "val": "neocog.apps.wavenet.val",
     },
 }
 # Commands without a mode.
@@ -58,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(f"neocog {command}: {got}; valid: {', '.join(modes)}", file=sys.stderr)
         return 2
-    return run_main(importlib.import_module(modes[rest[0]]).main, rest[1:])
+    module, _, function = modes[rest[0]].partition(":")
+    return run_main(getattr(importlib.import_module(module), function or "main"), rest[1:])
 
 
 if __name__ == "__main__":

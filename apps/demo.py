@@ -10,9 +10,11 @@ from neocog.core.config import parse_config
 from .classification import infer as classify_infer
 from .classification import visualize as classify_visualize
 from .speech import transcribe as speech_transcribe
+from .wavenet import infer as wavenet_infer
 
 SAMPLES = Path(__file__).parent / "classification" / "assets" / "samples"
 SPEECH_SAMPLES = Path(__file__).parent / "speech" / "assets" / "samples"
+AUDIO_SAMPLE = Path(__file__).parent / "wavenet" / "assets" / "samples" / "7_lucas_0.wav"
 
 
 @dataclass
@@ -33,10 +35,19 @@ def speech() -> None:
     speech_transcribe.main([str(SPEECH_SAMPLES)])
 
 
+def wavenet(project: str) -> None:
+    out = Path(project) / "wavenet"
+    print("\n== wavenet: the shipped FSDD model, cached generation")
+    wavenet_infer.generate_main(["--seconds", "0.5", "--speaker", "jackson", "--label", "7",
+                                 "--out", str(out / "generated.wav")])
+    wavenet_infer.vocode_main([str(AUDIO_SAMPLE), "--out", str(out / "vocoded_7_lucas_0.wav")])
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(DemoConfig, argv, "neocog demo",
                        "Run every app on shipped samples, offline, and say where outputs went.")
     classification(cfg.project)
     speech()
+    wavenet(cfg.project)
     print(f"\ndemo outputs are under {Path(cfg.project).resolve()}")
     return 0

@@ -12,6 +12,8 @@ from neocog.core.heads import model_from_spec
 from neocog.core.shapes import format_table, volume_table
 
 from . import classification, speech  # noqa: F401 - register the heads a checkpoint may name
+from .wavenet import DEFAULT_WEIGHTS as WAVENET_WEIGHTS
+from .wavenet.model import WaveNet, summary
 
 
 @dataclass
@@ -21,6 +23,8 @@ class InspectConfig:
     width: int = field(default=0, metadata={"help": "first-stage channels; 0 = the family's"})
     depth: int = 1
     weights: str = field(default="", metadata={"help": "inspect this checkpoint's full model"})
+    wavenet: bool = field(default=False, metadata={
+        "help": "the shipped WaveNet (or --weights of one): layers and receptive field"})
 
 
 def parse_shape(text: str) -> tuple[int, int, int]:
@@ -36,9 +40,13 @@ def main(argv: list[str] | None = None) -> int:
                        "Print each layer's output volume W x H x D, parameters and multiply-adds, "
                        "computed with (W - F + 2P)/S + 1.")
     shape = parse_shape(cfg.input)
-    if cfg.weights:
-        model = model_from_spec(read_checkpoint(cfg.weights)[1]["model"])
-        title = f"{cfg.weights} ({model.task})"
+    if cfg.wavenet or cfg.weights:
+        weights = cfg.weights or str(WAVENET_WEIGHTS)
+        model = model_from_spec(read_checkpoint(weights)[1]["model"])
+        title = f"{weights} ({model.task})"
+        if isinstance(model, WaveNet):  # a 1-D autoregressive net: no 2-D volume table
+            print(f"{title}\n{summary(model)}")
+            return 0
     else:
         width = cfg.width or (8 if cfg.backbone == "lenet" else 16)
         model = build_backbone(BackboneConfig(name=cfg.backbone, in_channels=shape[0],

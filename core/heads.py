@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from .backbones import Backbone, BackboneConfig, FeatureInfo, build_backbone
 from .errors import NeocogError
-from .registry import HEADS
+from .registry import HEADS, MODELS
 
 
 class Head(nn.Module, ABC):
@@ -76,7 +76,13 @@ def build_model(task: str, backbone: BackboneConfig, head_name: str, head_config
 
 
 def model_from_spec(spec: dict[str, Any]) -> TaskModel:
-    """Inverse of `TaskModel.spec()`; never downloads weights (they come from the file)."""
+    """Inverse of `TaskModel.spec()`; never downloads weights (they come from the file).
+    A spec with a "model" key names a whole model registered in MODELS instead."""
+    if "model" in spec:
+        try:
+            return MODELS.get(spec["model"]).from_spec(spec)
+        except (KeyError, TypeError) as err:
+            raise NeocogError(f"model spec is incomplete or unknown: {err}") from None
     try:
         backbone = BackboneConfig(**{**spec["backbone"], "pretrained": False})
         head_cls = HEADS.get(spec["head"]["name"])

@@ -43,3 +43,6 @@ class Registry:
 
 BACKBONES = Registry("backbone")
 HEADS = Registry("head")
+# Whole models that are not backbone + head (e.g. the WaveNet): name -> class with
+# `from_spec(spec)`; a checkpoint whose spec names {"model": name} is rebuilt through it.
+MODELS = Registry("model")

@@ -1,0 +1,29 @@
+"""Negative log-likelihood of whole recordings, in bits per sample."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .data import SILENCE, Clip
+from .model import WaveNet
+
+
+@torch.no_grad()
+def bits_per_sample(model: WaveNet, clips: list[Clip], use_global: bool = True) -> float:
+    """Mean -log2 p(sample | past, mel[, speaker, label]) over every sample of `clips`,
+    each recording scored whole (teacher forcing, one forward pass per clip)."""
+    model.eval()
+    total, count = 0.0, 0
+    for clip in clips:
+        codes = clip.codes.unsqueeze(0)  # (T,) -> (1, T)
+        previous = torch.cat([torch.full((1, 1), SILENCE), codes[:, :-1]], dim=1)
+        inputs = {"codes": previous, "mel": clip.mel.unsqueeze(0)}
+        if use_global:
+            inputs |= {"speaker": torch.tensor([clip.speaker]), "label": torch.tensor([clip.label])}
+        logits = model(inputs)  # (1, 256, T)
+        total += float(F.cross_entropy(logits, codes, reduction="sum"))
+        count += codes.shape[1]
+    return total / max(1, count) / math.log(2)

@@ -1,0 +1,65 @@
+"""Library API: `Synthesizer()` (the shipped model) -> `.generate(...)` and `.vocode(wave)`,
+float32 waveforms at `.sample_rate`, through the cached generator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neocog.core.audio import log_mel
+from neocog.core.checkpoint import load_model
+from neocog.core.errors import NeocogError
+
+from .data import index_of, mu_law_decode
+from .fast import FastGenerator
+from .model import TASK, WaveNet
+
+DEFAULT_WEIGHTS = Path(__file__).parent / "assets" / "fsdd_default.safetensors"
+
+
+class Synthesizer:
+    """A trained WaveNet, its speaker / label names and its cached generator."""
+
+    def __init__(self, weights: str | Path | None = None) -> None:
+        self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
+        model, self.header = load_model(self.weights, TASK)
+        self.model: WaveNet = model  # type: ignore[assignment]
+        self.mel = self.model.config.mel_config
+        self.sample_rate = self.mel.sample_rate
+        self.speakers: list[str] = self.header.get("speakers", [])
+        self.labels: list[str] = self.header.get("labels", [])
+        self.generator = FastGenerator(self.model)
+
+    def names(self, speaker: str, label: str) -> dict[str, torch.Tensor]:
+        """Global conditioning inputs; "" means none, an unknown name is an error."""
+        for value, known, what in ((speaker, self.speakers, "speaker"),
+                                   (label, self.labels, "label")):
+            if value and value not in known:
+                raise NeocogError(f"{self.weights}: unknown {what} '{value}'; known: "
+                                  f"{', '.join(known) or 'none'}")
+        return {"codes": torch.zeros(1, 1, dtype=torch.long),
+                "speaker": torch.tensor([index_of(speaker, self.speakers)]),
+                "label": torch.tensor([index_of(label, self.labels)])}
+
+    def generate(self, seconds: float, speaker: str = "", label: str = "",
+                 temperature: float = 1.0, seed: int = 0) -> np.ndarray:
+        """Sample `seconds` of audio (no mel: the model saw zeros for it in training)."""
+        length = int(seconds * self.sample_rate)
+        if length <= 0:
+            raise NeocogError(f"--seconds {seconds}: nothing to generate")
+        mel = torch.zeros(1, self.mel.n_mels, length // self.mel.hop_length + 1)
+        inputs = self.names(speaker, label) | {"mel": mel}
+        return self._decode(self.generator.generate(inputs, length, temperature, seed))
+
+    def vocode(self, wave: np.ndarray, speaker: str = "", temperature: float = 1.0,
+               seed: int = 0) -> np.ndarray:
+        """float32 (T,) at `sample_rate` -> a resynthesis (T,) from its own log-mel."""
+        mel = log_mel(torch.from_numpy(wave), self.mel).unsqueeze(0)  # (1, n_mels, frames)
+        inputs = self.names(speaker, "") | {"mel": mel}
+        return self._decode(self.generator.generate(inputs, len(wave), temperature, seed))
+
+    @staticmethod
+    def _decode(codes: np.ndarray) -> np.ndarray:
+        return mu_law_decode(torch.from_numpy(codes)).numpy().astype(np.float32)

@@ -1,0 +1,124 @@
+"""Train the default WaveNet vocoder on four FSDD speakers (../shared/data/fsdd), then
+score the fifth, unseen speaker: bits per sample of all their recordings, and (with the
+speech app's default recogniser) digit accuracy of vocoded audio next to the originals.
+`--ship` copies the trained weights into the package as its default model.
+
+    .venv/bin/python benchmarks/wavenet_quality.py [--ship] [--skip-recognition]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from common import SHARED, report
+
+from neocog.apps.wavenet import DEFAULT_WEIGHTS, Synthesizer, WaveNetTrainConfig, train
+from neocog.apps.wavenet.data import list_items, split_items
+from neocog.apps.wavenet.metrics import bits_per_sample
+from neocog.apps.wavenet.train import load_clips
+from neocog.core.audio import log_mel
+from neocog.core.errors import NeocogError
+from neocog.datasets.audio import read_audio
+
+WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+TARGET_RATIO, TARGET_SECONDS = 0.9, 1800.0
+
+
+def transcriber():
+    """The speech app's default recogniser, imported only when asked for."""
+    try:
+        from neocog.apps.speech import Transcriber
+    except ImportError as err:
+        raise NeocogError(f"the speech app is missing ({err}); it gives the digit accuracy: "
+                          "install it or rerun with --skip-recognition") from None
+    return Transcriber()
+
+
+def score_vocoded(synth: Synthesizer, files: list[Path], recognise) -> dict[str, float]:
+    """Vocode each file; the mean correlation of its log-mel with the original's, and,
+    given a recogniser, the share of files whose digit (the name's first field) it hears
+    in the original and in the vocoded audio."""
+    similarity, hits = [], np.zeros((2, len(files)))
+    for i, path in enumerate(files):
+        wave = read_audio(path, synth.sample_rate).samples
+        vocoded = synth.vocode(wave, seed=i)
+        mels = [log_mel(torch.from_numpy(w), synth.mel).flatten().numpy() for w in (wave, vocoded)]
+        similarity.append(float(np.corrcoef(*mels)[0, 1]))
+        if recognise is not None:
+            word = WORDS[int(path.name.split("_")[0])]
+            for j, audio in enumerate((wave, vocoded)):
+                hits[j, i] = recognise.transcribe(audio, sample_rate=synth.sample_rate).strip() == word
+    scores = {"vocoded_files": len(files), "log_mel_correlation": float(np.mean(similarity))}
+    if recognise is not None:
+        scores |= {"original_accuracy": float(hits[0].mean()),
+                   "vocoded_accuracy": float(hits[1].mean())}
+    return scores
+
+
+def train_without(items: list, unseen: str, cfg: WaveNetTrainConfig) -> tuple[Path, float, int]:
+    """Train on every speaker but `unseen` (2% held out to pick the best epoch)
+    -> (best weights, training seconds, recordings trained on)."""
+    train_items, val_items = split_items([i for i in items if i.speaker != unseen], 0.02, seed=0)
+    shutil.rmtree(f"{cfg.project}/wavenet/{cfg.name}", ignore_errors=True)
+    started = time.perf_counter()
+    result = train(cfg, train_items, val_items)
+    return result.run_dir / "best.safetensors", time.perf_counter() - started, len(train_items)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", default=str(SHARED / "fsdd" / "recordings"))
+    parser.add_argument("--unseen", default="lucas", help="speaker held out of training")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epoch-crops", type=int, default=800)
+    parser.add_argument("--vocode-files", type=int, default=100,
+                        help="unseen-speaker files vocoded (and transcribed): 10 per digit")
+    parser.add_argument("--skip-recognition", action="store_true")
+    parser.add_argument("--ship", action="store_true", help="copy the weights into the package")
+    args = parser.parse_args()
+    # One thread: on 2 cores shared with other jobs, OpenMP threads that spin-wait for
+    # each other made every op 5-60x slower than a single thread.
+    torch.set_num_threads(1)
+    if not args.skip_recognition:
+        transcriber()  # fail before training, not after
+    items = list_items(args.data, "label,speaker")
+    unseen = [i for i in items if i.speaker == args.unseen]
+    cfg = WaveNetTrainConfig(epochs=args.epochs, epoch_crops=args.epoch_crops, val_clips=20,
+                             project="runs/benchmarks", name="wavenet_quality")
+    weights, seconds, trained_on = train_without(items, args.unseen, cfg)
+    synth = Synthesizer(weights)
+    clips = load_clips(unseen, synth.model, 0, [], [])  # the unseen speaker: no names
+    bits = bits_per_sample(synth.model, clips)
+    rows = [("unseen speaker", f"{args.unseen}: {len(unseen)} recordings, never trained on"),
+            ("bits per sample", f"{bits:.3f}  (8 = uniform over 256 mu-law codes)"),
+            ("training wall s", f"{seconds:.1f}  (target <= {TARGET_SECONDS:.0f})")]
+    result_json = {"unseen_speaker": args.unseen, "unseen_recordings": len(unseen),
+                   "bits_per_sample": bits, "train_seconds": seconds,
+                   "train_recordings": trained_on, "epochs": cfg.epochs,
+                   "epoch_crops": cfg.epoch_crops, "batch_size": cfg.batch_size,
+                   "model": synth.model.spec()["config"], "shipped": args.ship,
+                   "recognition": "skipped" if args.skip_recognition else "speech app default"}
+    files = sorted((i.path for i in unseen), key=lambda p: int(p.stem.split("_")[2]))
+    scores = score_vocoded(synth, files[: args.vocode_files],
+                           None if args.skip_recognition else transcriber())
+    rows.append(("log-mel correlation", f"{scores['log_mel_correlation']:.3f}  vocoded vs "
+                                        f"original, {scores['vocoded_files']} files"))
+    result_json |= scores
+    if not args.skip_recognition:
+        ratio = scores["vocoded_accuracy"] / max(scores["original_accuracy"], 1e-9)
+        rows += [("digit accuracy, original", f"{scores['original_accuracy']:.3f}"),
+                 ("digit accuracy, vocoded", f"{scores['vocoded_accuracy']:.3f}  "
+                  f"({ratio:.2f} of the original's; target >= {TARGET_RATIO})")]
+        result_json["meets_target"] = ratio >= TARGET_RATIO and seconds <= TARGET_SECONDS
+    if args.ship:
+        shutil.copyfile(weights, DEFAULT_WEIGHTS)
+    report("wavenet_quality", rows, result_json)
+
+
+if __name__ == "__main__":
+    main()
