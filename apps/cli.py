@@ -27,6 +27,12 @@ COMMANDS: dict[str, dict[str, str]] = {
         "vocode": "neocog.apps.wavenet.infer:vocode_main",
         "val": "neocog.apps.wavenet.val",
     },
+    "detect": {
+        "train": "neocog.apps.detection.train",
+        "val": "neocog.apps.detection.val",
+        "infer": "neocog.apps.detection.infer",
+        "export": "neocog.apps.detection.export",
+    },
 }
 # Commands without a mode.
 SINGLE: dict[str, str] = {

@@ -9,11 +9,13 @@ from neocog.core.config import parse_config
 
 from .classification import infer as classify_infer
 from .classification import visualize as classify_visualize
+from .detection import infer as detect_infer
 from .speech import transcribe as speech_transcribe
 from .wavenet import infer as wavenet_infer
 
 SAMPLES = Path(__file__).parent / "classification" / "assets" / "samples"
 SPEECH_SAMPLES = Path(__file__).parent / "speech" / "assets" / "samples"
+DETECT_ASSETS = Path(__file__).parent / "detection" / "assets"
 AUDIO_SAMPLE = Path(__file__).parent / "wavenet" / "assets" / "samples" / "7_lucas_0.wav"
 
 
@@ -43,11 +45,19 @@ def wavenet(project: str) -> None:
     wavenet_infer.vocode_main([str(AUDIO_SAMPLE), "--out", str(out / "vocoded_7_lucas_0.wav")])
 
 
+def detection(project: str) -> None:
+    print(f"\n== detect: the shipped digit detector on a scene and a short video in {DETECT_ASSETS}")
+    for source in ("scene.jpg", "scenes.mp4"):
+        detect_infer.main(["--source", str(DETECT_ASSETS / source), "--save", "--project",
+                           project, "--name", f"detect_{Path(source).stem}"])
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(DemoConfig, argv, "neocog demo",
                        "Run every app on shipped samples, offline, and say where outputs went.")
     classification(cfg.project)
     speech()
     wavenet(cfg.project)
+    detection(cfg.project)
     print(f"\ndemo outputs are under {Path(cfg.project).resolve()}")
     return 0

@@ -1,0 +1,73 @@
+"""`neocog detect export --format onnx`: the network plus box decoding as one ONNX graph.
+
+Input `images` float32 (B, 3, S, S) RGB in [0, 1] (letterboxed); output `detections`
+float32 (B, A, 4 + K): xyxy boxes in input pixels, then class probabilities. NMS stays
+outside the graph (run `torchvision.ops.batched_nms` or your runtime's own).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from neocog.core.checkpoint import atomic_write
+from neocog.core.config import parse_config
+from neocog.core.errors import NeocogError
+from neocog.core.heads import TaskModel
+
+from ..common import run_main
+from .predictor import Detector
+
+
+class Decoded(nn.Module):
+    """TaskModel -> one tensor output: `head.decode(model(x))`, Tensor[B, A, 4 + K]."""
+
+    def __init__(self, model: TaskModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.model.head.decode(self.model(images))
+
+
+@dataclass
+class DetectExportConfig:
+    format: str = field(default="onnx", metadata={"choices": ["onnx"]})
+    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    output: str = field(default="", metadata={"help": "file to write; default: <weights>.onnx"})
+    opset: int = 17
+
+
+def export_onnx(model: TaskModel, size: int, path: Path, opset: int = 17) -> None:
+    """Write `model` (eval mode) as ONNX with a dynamic batch axis, atomically."""
+    wrapper = Decoded(model.eval().cpu())
+    dummy = torch.zeros(1, 3, size, size)
+
+    def write(tmp: Path) -> None:
+        # The TorchScript exporter needs no onnxscript, only torch itself.
+        torch.onnx.export(wrapper, (dummy,), str(tmp), input_names=["images"],
+                          output_names=["detections"], opset_version=opset, dynamo=False,
+                          dynamic_axes={"images": {0: "batch"}, "detections": {0: "batch"}})
+
+    atomic_write(path, write)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_config(DetectExportConfig, argv, "neocog detect export",
+                       "Export a detector to ONNX (decoded boxes + class probabilities).")
+    det = Detector(cfg.weights or None)
+    out = Path(cfg.output) if cfg.output else Path(det.weights.name).with_suffix(".onnx")
+    try:
+        export_onnx(det.model, det.size, out, cfg.opset)
+    except ImportError as err:
+        raise NeocogError(f"ONNX export needs the onnx extra: pip install 'neocog[onnx]' ({err})")
+    print(f"wrote {out}: input images (B, 3, {det.size}, {det.size}) RGB in [0, 1]; "
+          f"output detections (B, A, {4 + len(det.names)}); classes {det.names}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))

@@ -1,0 +1,121 @@
+"""`neocog detect train`: train the YOLO-style detector on generated digit scenes, a COCO
+layout, a YOLO txt layout, or an `--images DIR --annotations FILE` pair."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from torch.utils.data import Dataset
+
+from neocog.core.backbones import BackboneConfig
+from neocog.core.checkpoint import load_model
+from neocog.core.config import parse_config
+from neocog.core.heads import TaskModel, build_model
+from neocog.core.trainer import TrainConfig, Trainer, run_dir_for, seed_everything
+from neocog.datasets.detection import DetectionRecords, read_coco, read_detection
+from neocog.datasets.idx import download_mnist
+from neocog.datasets.scenes import SceneConfig
+
+from ..common import run_main
+from .data import Augment, DetectionDataset, collate, SceneDataset, read_mnist, scene_records
+from .head import DetectConfig
+from .metrics import evaluate
+from .predictor import TASK
+
+HELDOUT_DIGITS = 1000  # the last MNIST digits, kept for validation scenes only
+
+
+@dataclass
+class DetectTrainConfig(TrainConfig):
+    data: str = field(default="scenes", metadata={
+        "help": "'scenes' (digit scenes generated from --mnist), a COCO root (train2017/, "
+                "val2017/, annotations/) or a YOLO root (images/, labels/, names.txt)"})
+    images: str = field(default="", metadata={"help": "with --annotations: a COCO image folder"})
+    annotations: str = field(default="", metadata={"help": "a COCO instances json (train)"})
+    mnist: str = field(default="", metadata={"help": "MNIST IDX folder for scenes; empty downloads"})
+    scenes: int = field(default=1000, metadata={"help": "generated training scenes per epoch"})
+    scene_size: int = field(default=256, metadata={
+        "help": "side of generated training scenes; smaller trains faster, digits keep their "
+                "24-96 px (the network is fully convolutional)"})
+    val_scenes: int = field(default=200, metadata={"help": "fixed validation scenes"})
+    imgsz: int = field(default=320, metadata={"help": "square input side (multiple of 32)"})
+    backbone: str = field(default="csp", metadata={"help": "csp, mobile, resnet, ..."})
+    width: int = field(default=8, metadata={"help": "backbone first-stage channels"})
+    depth: int = 1
+    neck_channels: int = 32
+    mosaic: float = field(default=0.5, metadata={"help": "mosaic probability (real images)"})
+    scale: float = 0.3
+    translate: float = 0.1
+    hsv: float = 0.3
+    flip: float = field(default=0.5, metadata={"help": "horizontal flip probability (not digits)"})
+    weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
+    epochs: int = 6
+    batch_size: int = 8
+    lr: float = 2e-3
+    ema: bool = True
+    warmup_epochs: float = 0.3
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path  # holds best.safetensors, last.safetensors, metrics.csv, curves.png
+    best: dict[str, float]  # the best epoch's validation metrics
+    model: TaskModel
+
+
+def load_data(cfg: DetectTrainConfig) -> tuple[Dataset, DetectionRecords]:
+    """(training dataset, validation records) for the chosen data source."""
+    if cfg.data == "scenes":
+        digits, labels = read_mnist(cfg.mnist or download_mnist(Path.home() / ".cache" / "neocog"))
+        train_set = SceneDataset(digits[:-HELDOUT_DIGITS], labels[:-HELDOUT_DIGITS], cfg.scenes,
+                                 SceneConfig(size=cfg.scene_size))
+        val = scene_records(digits[-HELDOUT_DIGITS:], labels[-HELDOUT_DIGITS:], cfg.val_scenes,
+                            seed=cfg.seed + 12345, scene=SceneConfig(size=cfg.imgsz))
+        return train_set, val
+    augment = Augment(cfg.mosaic, cfg.scale, cfg.translate, cfg.hsv, cfg.flip)
+    if cfg.annotations:
+        train = read_coco(cfg.images, cfg.annotations)
+        return DetectionDataset(train, cfg.imgsz, augment), train
+    train = read_detection(cfg.data, "train")
+    has_val = (Path(cfg.data) / "annotations" / "instances_val2017.json").is_file()
+    # A YOLO folder has no split: it is scored on its own images (the overfit check).
+    val = read_detection(cfg.data, "val") if has_val else train
+    return DetectionDataset(train, cfg.imgsz, augment), val
+
+
+def build_detector(cfg: DetectTrainConfig, num_classes: int) -> TaskModel:
+    if cfg.weights:
+        return load_model(cfg.weights, TASK)[0]
+    backbone = BackboneConfig(name=cfg.backbone, in_channels=3, width=cfg.width, depth=cfg.depth)
+    head = DetectConfig(num_classes=num_classes, neck_channels=cfg.neck_channels)
+    return build_model(TASK, backbone, "detect", head)
+
+
+def train(cfg: DetectTrainConfig) -> TrainResult:
+    """Train per `cfg`; every epoch is scored with COCOeval on the validation records."""
+    train_set, val = load_data(cfg)
+    seed_everything(cfg.seed)  # the initial weights too are a function of --seed
+    model = build_detector(cfg, len(val.names))
+
+    def validate(m: TaskModel) -> dict[str, float]:
+        report = evaluate(m, val, cfg.imgsz)
+        return {"map": report.map, "map50": report.map50}
+
+    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
+    meta = {"names": val.names, "imgsz": cfg.imgsz}
+    trainer = Trainer(model, train_set, cfg, run_dir, validate, "map", meta,
+                      collate=collate, app_config=asdict(cfg))
+    return TrainResult(run_dir, trainer.fit(), model)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_config(DetectTrainConfig, argv, "neocog detect train",
+                       "Train the YOLO-style detector; writes runs/detect/<name>/.")
+    result = train(cfg)
+    print(f"best: {result.best}\nweights: {result.run_dir / 'best.safetensors'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))

@@ -1,0 +1,58 @@
+"""Train the default detection recipe on digit scenes generated on the fly from
+../shared/data/mnist (the last 1,000 digits held out), then score it with COCOeval on
+the 300 scenes of ../shared/data/benchmarks/digit_scenes_val, never trained on.
+`--ship` copies the best weights into the package as its default digit detector.
+
+    .venv/bin/python benchmarks/detection_digits.py [--ship] [--epochs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+
+from neocog.apps.detection import DEFAULT_WEIGHTS, DetectTrainConfig, Detector, train
+from neocog.apps.detection.metrics import evaluate
+from neocog.datasets.detection import read_coco
+
+from common import SHARED, report
+
+TARGET_MAP, TARGET_MAP50, TARGET_SECONDS = 0.70, 0.95, 1200.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mnist", default=str(SHARED / "mnist"))
+    parser.add_argument("--val", default=str(SHARED / "benchmarks" / "digit_scenes_val"))
+    parser.add_argument("--epochs", type=int, default=DetectTrainConfig.epochs)
+    parser.add_argument("--ship", action="store_true", help="copy best weights into the package")
+    args = parser.parse_args()
+    cfg = DetectTrainConfig(mnist=args.mnist, epochs=args.epochs, project="runs/benchmarks",
+                            name="detection_digits")
+    shutil.rmtree("runs/benchmarks/detect/detection_digits", ignore_errors=True)
+    started = time.perf_counter()
+    result = train(cfg)
+    seconds = time.perf_counter() - started
+    weights = result.run_dir / "best.safetensors"
+    val = read_coco(f"{args.val}/images", f"{args.val}/annotations.json")
+    rep = evaluate(Detector(weights).model, val, cfg.imgsz)
+    if args.ship:
+        shutil.copyfile(weights, DEFAULT_WEIGHTS)
+    report("detection_digits", [
+        ("validation scenes", f"{len(val)} ({args.val}, never trained on)"),
+        ("mAP@[.5:.95]", f"{rep.map:.4f}  (target >= {TARGET_MAP})"),
+        ("mAP@.5", f"{rep.map50:.4f}  (target >= {TARGET_MAP50})"),
+        ("training wall s", f"{seconds:.1f}  (target <= {TARGET_SECONDS:.0f})"),
+        ("recipe", f"{cfg.backbone} width {cfg.width}, neck {cfg.neck_channels}, "
+                   f"{cfg.epochs} x {cfg.scenes} scenes of {cfg.scene_size} px"),
+    ], {"map": rep.map, "map50": rep.map50, "per_class_ap": rep.per_class_ap,
+        "train_seconds": seconds, "epochs": cfg.epochs, "scenes_per_epoch": cfg.scenes,
+        "backbone": cfg.backbone, "width": cfg.width, "neck_channels": cfg.neck_channels,
+        "imgsz": cfg.imgsz, "shipped": args.ship,
+        "meets_target": rep.map >= TARGET_MAP and rep.map50 >= TARGET_MAP50
+        and seconds <= TARGET_SECONDS})
+
+
+if __name__ == "__main__":
+    main()
