@@ -12,13 +12,28 @@ import argparse
 import shutil
 import time
 
-from neocog.apps.detection import DEFAULT_WEIGHTS, DetectTrainConfig, Detector, train
-from neocog.apps.detection.metrics import evaluate
-from neocog.datasets.detection import read_coco
-
+import cv2
+import numpy as np
 from common import SHARED, report
 
+from neocog.apps.detection import DEFAULT_WEIGHTS, Detector, DetectTrainConfig, train
+from neocog.apps.detection.data import read_mnist, write_scene_video
+from neocog.apps.detection.metrics import evaluate
+from neocog.apps.detection.train import HELDOUT_DIGITS
+from neocog.datasets.detection import read_coco
+from neocog.datasets.scenes import SceneConfig, make_scene
+
+ASSETS = DEFAULT_WEIGHTS.parent
 TARGET_MAP, TARGET_MAP50, TARGET_SECONDS = 0.70, 0.95, 1200.0
+
+
+def ship_samples(mnist: str) -> None:
+    """The demo's inputs: one scene and a 30-frame video, from held-out digits only."""
+    digits, labels = read_mnist(mnist)
+    digits, labels = digits[-HELDOUT_DIGITS:], labels[-HELDOUT_DIGITS:]
+    scene = make_scene(digits, labels, SceneConfig(), np.random.default_rng(2024))
+    cv2.imwrite(str(ASSETS / "scene.jpg"), cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR))
+    write_scene_video(ASSETS / "scenes.mp4", digits, labels, frames=30, seed=2025)
 
 
 def main() -> None:
@@ -39,6 +54,7 @@ def main() -> None:
     rep = evaluate(Detector(weights).model, val, cfg.imgsz)
     if args.ship:
         shutil.copyfile(weights, DEFAULT_WEIGHTS)
+        ship_samples(args.mnist)
     report("detection_digits", [
         ("validation scenes", f"{len(val)} ({args.val}, never trained on)"),
         ("mAP@[.5:.95]", f"{rep.map:.4f}  (target >= {TARGET_MAP})"),

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         export_onnx(det.model, det.size, out, cfg.opset)
     except ImportError as err:
-        raise NeocogError(f"ONNX export needs the onnx extra: pip install 'neocog[onnx]' ({err})")
+        raise NeocogError(f"ONNX export needs the onnx extra: pip install 'neocog[onnx]' ({err})") from None
     print(f"wrote {out}: input images (B, 3, {det.size}, {det.size}) RGB in [0, 1]; "
           f"output detections (B, A, {4 + len(det.names)}); classes {det.names}")
     return 0

@@ -18,7 +18,7 @@ from neocog.datasets.idx import download_mnist
 from neocog.datasets.scenes import SceneConfig
 
 from ..common import run_main
-from .data import Augment, DetectionDataset, collate, SceneDataset, read_mnist, scene_records
+from .data import Augment, DetectionDataset, SceneDataset, collate, read_mnist, scene_records
 from .head import DetectConfig
 from .metrics import evaluate
 from .predictor import TASK
@@ -50,7 +50,7 @@ class DetectTrainConfig(TrainConfig):
     hsv: float = 0.3
     flip: float = field(default=0.5, metadata={"help": "horizontal flip probability (not digits)"})
     weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
-    epochs: int = 6
+    epochs: int = 14
     batch_size: int = 8
     lr: float = 2e-3
     ema: bool = True
