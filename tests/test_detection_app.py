@@ -57,7 +57,7 @@ def test_loss_is_normalised_and_falls_while_fitting_a_box() -> None:
                {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.long)}]
     opt = torch.optim.AdamW(model.parameters(), 5e-3)
     history = []
-    for _ in range(12):
+    for _ in range(8):
         losses = model.loss(model(image), targets)
         history.append({k: float(v.detach()) for k, v in losses.items()})
         opt.zero_grad()

@@ -51,7 +51,8 @@ def coco_eval(gt: COCO, results: list[dict]) -> COCOeval | None:
     if not results:
         return None
     with contextlib.redirect_stdout(io.StringIO()):
-        evaluator = COCOeval(gt, gt.loadRes(results), "bbox")
+        # loadRes adds keys (area, id, ...) to the dicts it gets: hand it copies.
+        evaluator = COCOeval(gt, gt.loadRes([dict(r) for r in results]), "bbox")
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()

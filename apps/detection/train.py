@@ -66,6 +66,10 @@ class TrainResult:
 
 def load_data(cfg: DetectTrainConfig) -> tuple[Dataset, DetectionRecords]:
     """(training dataset, validation records) for the chosen data source."""
+    augment = Augment(cfg.mosaic, cfg.scale, cfg.translate, cfg.hsv, cfg.flip)
+    if cfg.annotations:
+        train = read_coco(cfg.images, cfg.annotations)
+        return DetectionDataset(train, cfg.imgsz, augment), train
     if cfg.data == "scenes":
         digits, labels = read_mnist(cfg.mnist or download_mnist(Path.home() / ".cache" / "neocog"))
         train_set = SceneDataset(digits[:-HELDOUT_DIGITS], labels[:-HELDOUT_DIGITS], cfg.scenes,
@@ -73,10 +77,6 @@ def load_data(cfg: DetectTrainConfig) -> tuple[Dataset, DetectionRecords]:
         val = scene_records(digits[-HELDOUT_DIGITS:], labels[-HELDOUT_DIGITS:], cfg.val_scenes,
                             seed=cfg.seed + 12345, scene=SceneConfig(size=cfg.imgsz))
         return train_set, val
-    augment = Augment(cfg.mosaic, cfg.scale, cfg.translate, cfg.hsv, cfg.flip)
-    if cfg.annotations:
-        train = read_coco(cfg.images, cfg.annotations)
-        return DetectionDataset(train, cfg.imgsz, augment), train
     train = read_detection(cfg.data, "train")
     has_val = (Path(cfg.data) / "annotations" / "instances_val2017.json").is_file()
     # A YOLO folder has no split: it is scored on its own images (the overfit check).
