@@ -198,3 +198,13 @@ def test_shipped_detector_finds_digits_in_the_sample_scene() -> None:
     assert isinstance(det.model.head.config, DetectConfig)
     found = det([DEFAULT_WEIGHTS.parent / "scene.jpg"])[0]
     assert len(found) >= 1 and all(d.label in det.names for d in found)
+
+
+def test_entrypoints_run_as_modules() -> None:
+    import subprocess
+    import sys
+
+    for mode in ("train", "infer"):
+        out = subprocess.run([sys.executable, "-m", f"neocog.apps.detection.{mode}", "--help"],
+                             capture_output=True, text=True, check=True).stdout
+        assert "--source" in out if mode == "infer" else "--annotations" in out
