@@ -52,10 +52,12 @@ def main() -> None:
     parser.add_argument("--mnist", default=str(SHARED / "mnist"))
     parser.add_argument("--val", default=str(SHARED / "benchmarks" / "digit_scenes_val"))
     parser.add_argument("--epochs", type=int, default=DetectTrainConfig.epochs)
+    parser.add_argument("--weights", default="", help="continue from this checkpoint")
+    parser.add_argument("--lr", type=float, default=DetectTrainConfig.lr)
     parser.add_argument("--ship", action="store_true", help="copy best weights into the package")
     args = parser.parse_args()
-    cfg = DetectTrainConfig(mnist=args.mnist, epochs=args.epochs, project="runs/benchmarks",
-                            name="detection_digits")
+    cfg = DetectTrainConfig(mnist=args.mnist, epochs=args.epochs, weights=args.weights,
+                            lr=args.lr, project="runs/benchmarks", name="detection_digits")
     shutil.rmtree("runs/benchmarks/detect/detection_digits", ignore_errors=True)
     started = time.perf_counter()
     result = train(cfg)
@@ -76,7 +78,7 @@ def main() -> None:
     ], {"map": rep.map, "map50": rep.map50, "per_class_ap": rep.per_class_ap,
         "train_seconds": seconds, "epochs": cfg.epochs, "scenes_per_epoch": cfg.scenes,
         "backbone": cfg.backbone, "width": cfg.width, "neck_channels": cfg.neck_channels,
-        "imgsz": cfg.imgsz, "shipped": args.ship,
+        "imgsz": cfg.imgsz, "lr": cfg.lr, "started_from": cfg.weights, "shipped": args.ship,
         "meets_target": rep.map >= TARGET_MAP and rep.map50 >= TARGET_MAP50
         and seconds <= TARGET_SECONDS})
 

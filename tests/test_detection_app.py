@@ -64,7 +64,7 @@ def test_loss_is_normalised_and_falls_while_fitting_a_box() -> None:
         losses["loss"].backward()
         opt.step()
     assert set(losses) == {"loss", "cls", "box"}
-    assert history[-1]["loss"] < 0.5 * history[0]["loss"]
+    assert history[-1]["loss"] < 0.7 * history[0]["loss"]
     assert history[-1]["box"] < history[0]["box"]
 
 
