@@ -15,7 +15,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from common import SHARED, report
 
 from neocog.apps.detection import DEFAULT_WEIGHTS, Detector, DetectTrainConfig, train
 from neocog.apps.detection.data import read_mnist, write_scene_video
@@ -25,6 +24,8 @@ from neocog.apps.detection.train import HELDOUT_DIGITS
 from neocog.core.checkpoint import load_model, save_checkpoint
 from neocog.datasets.detection import read_coco
 from neocog.datasets.scenes import SceneConfig, make_scene
+
+from common import SHARED, report
 
 ASSETS = DEFAULT_WEIGHTS.parent
 TARGET_MAP, TARGET_MAP50, TARGET_SECONDS = 0.70, 0.95, 1200.0

@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 
 import torch
-from common import SHARED, report
 
 from neocog.apps.detection import Detector
 from neocog.apps.detection.data import read_mnist, write_scene_video
 from neocog.apps.detection.visualize import draw
+
+from common import SHARED, report
 
 TARGET_FPS = 50.0
 
