@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import SHARED, report
 
 from neocog.apps.wavenet import DEFAULT_WEIGHTS, Synthesizer, WaveNetTrainConfig, train
 from neocog.apps.wavenet.data import list_items, split_items
@@ -24,6 +23,8 @@ from neocog.apps.wavenet.train import load_clips
 from neocog.core.audio import log_mel
 from neocog.core.errors import NeocogError
 from neocog.datasets.audio import read_audio
+
+from common import SHARED, report
 
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 TARGET_RATIO, TARGET_SECONDS = 0.9, 1800.0

@@ -14,10 +14,11 @@ import statistics
 import time
 
 import torch
-from common import report
 
 from neocog.apps.wavenet import DEFAULT_WEIGHTS, Synthesizer
 from neocog.apps.wavenet.fast import naive_generate
+
+from common import report
 
 TARGET_CACHED, TARGET_RATIO = 8000.0, 50.0
 
