@@ -59,6 +59,15 @@ class TrainConfig:
     resume: bool = field(default=False, metadata={"help": "continue run --name (or the latest)"})
 
 
+@dataclass
+class TrainResult:
+    """What an app's `train(cfg)` returns."""
+
+    run_dir: Path  # holds best.safetensors, last.safetensors, metrics.csv, curves.png
+    best: dict[str, float]  # the best epoch's validation metrics
+    model: nn.Module  # the model as training left it (this rank's copy under torchrun)
+
+
 def run_dir_for(project: str, task: str, name: str, resume: bool) -> Path:
     """runs/<task>/<name>; a new name (exp, exp2, ...) unless resuming."""
     root = Path(project) / task

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
 from neocog.core.config import parse_config
 from neocog.core.heads import TaskModel, build_model
-from neocog.core.trainer import TrainConfig, Trainer, run_dir_for, seed_everything
+from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
 
 from ..common import run_main
 from .data import ArrayDataset, Split, load_split
@@ -51,13 +50,6 @@ def build_classifier(cfg: ClassifyTrainConfig, split: Split) -> TaskModel:
     head = ClassifierConfig(num_classes=len(split.names), pool=cfg.pool, hidden=cfg.hidden,
                             dropout=cfg.dropout, label_smoothing=cfg.label_smoothing)
     return build_model(TASK, backbone, "classify", head)
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path  # holds best.safetensors, last.safetensors, metrics.csv, curves.png
-    best: dict[str, float]  # the best epoch's validation metrics
-    model: TaskModel  # the model as training left it (this rank's copy under torchrun)
 
 
 def train(cfg: ClassifyTrainConfig) -> TrainResult:

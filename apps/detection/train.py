@@ -12,7 +12,7 @@ from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
 from neocog.core.config import parse_config
 from neocog.core.heads import TaskModel, build_model
-from neocog.core.trainer import TrainConfig, Trainer, run_dir_for, seed_everything
+from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
 from neocog.datasets.detection import DetectionRecords, read_coco, read_detection
 from neocog.datasets.idx import download_mnist
 from neocog.datasets.scenes import SceneConfig
@@ -55,13 +55,6 @@ class DetectTrainConfig(TrainConfig):
     lr: float = 2e-3
     ema: bool = True
     warmup_epochs: float = 0.3
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path  # holds best.safetensors, last.safetensors, metrics.csv, curves.png
-    best: dict[str, float]  # the best epoch's validation metrics
-    model: TaskModel
 
 
 def load_data(cfg: DetectTrainConfig) -> tuple[Dataset, DetectionRecords]:

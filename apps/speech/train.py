@@ -14,7 +14,7 @@ from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
 from neocog.core.config import parse_config
 from neocog.core.heads import TaskModel, build_model
-from neocog.core.trainer import TrainConfig, Trainer, run_dir_for, seed_everything
+from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
 from neocog.datasets.speech import DIGIT_WORDS, DigitBank, read_corpus, read_fsdd
 
 from ..common import run_main
@@ -93,13 +93,6 @@ def corpus_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str) -> tuple[
 def is_fsdd(data: str) -> bool:
     folder = Path(data)
     return folder.is_dir() and next(folder.glob("[0-9]_*_*.wav"), None) is not None
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path  # holds best.safetensors, last.safetensors, metrics.csv, curves.png
-    best: dict[str, float]
-    model: TaskModel
 
 
 def train(cfg: SpeechTrainConfig) -> TrainResult:

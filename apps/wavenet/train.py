@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from neocog.core.audio import MelConfig
 from neocog.core.checkpoint import load_model
 from neocog.core.config import parse_config
-from neocog.core.trainer import TrainConfig, Trainer, run_dir_for, seed_everything
+from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
 
 from ..common import run_main
 from .data import AudioItem, Clip, CropDataset, list_items, load_clip, split_items, vocabulary
@@ -64,13 +63,6 @@ def load_clips(items: list[AudioItem], model: WaveNet, frames: int, speakers: li
     mel = model.config.mel_config
     return [load_clip(item, mel, (frames + 1) * mel.hop_length, speakers, labels)
             for item in items]
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path  # best.safetensors, last.safetensors, metrics.csv, curves.png
-    best: dict[str, float]  # the best epoch's metrics (val_bits: bits per held-out sample)
-    model: WaveNet
 
 
 def train(cfg: WaveNetTrainConfig, train_items: list[AudioItem] | None = None,
