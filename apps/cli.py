@@ -15,6 +15,11 @@ COMMANDS: dict[str, dict[str, str]] = {
         "infer": "neocog.apps.classification.infer",
         "visualize": "neocog.apps.classification.visualize",
     },
+    "locate": {
+        "train": "neocog.apps.localization.train",
+        "val": "neocog.apps.localization.val",
+        "infer": "neocog.apps.localization.infer",
+    },
 }
 # Commands without a mode.
 SINGLE: dict[str, str] = {

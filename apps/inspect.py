@@ -11,7 +11,7 @@ from neocog.core.errors import NeocogError
 from neocog.core.heads import model_from_spec
 from neocog.core.shapes import format_table, volume_table
 
-from . import classification  # noqa: F401 - registers the heads a checkpoint may name
+from . import classification, localization  # noqa: F401 - register the heads a checkpoint may name
 
 
 @dataclass
