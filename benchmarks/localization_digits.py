@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from neocog.apps.localization import DEFAULT_WEIGHTS, LocateTrainConfig, Localizer, evaluate, train
+from neocog.apps.localization import DEFAULT_WEIGHTS, Localizer, LocateTrainConfig, evaluate, train
 from neocog.apps.localization.data import coco_source
 
 from common import SHARED, report

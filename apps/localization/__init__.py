@@ -7,7 +7,7 @@
 from .data import Preprocess
 from .head import Localization, LocalizerConfig, LocalizerHead
 from .metrics import LocalizationReport, evaluate
-from .predictor import DEFAULT_WEIGHTS, Located, Localizer
+from .predictor import DEFAULT_WEIGHTS, Localizer, Located
 from .train import LocateTrainConfig, TrainResult, train
 
 __all__ = ["DEFAULT_WEIGHTS", "LocalizationReport", "Localization", "Localizer",
