@@ -143,6 +143,13 @@ def test_a_broken_coco_file_fails_on_one_line(tmp_path, val_json):
     assert "bad.json: annotation 3 has a negative width" in res.stderr
 
 
+def test_missing_image_files_fail_before_anything_runs(tmp_path, val_json):
+    (tmp_path / "annotations.json").write_text(val_json.read_text())  # no images/ beside it
+    res = run(["val", "--data", str(tmp_path / "annotations.json"), "--project", str(tmp_path)])
+    assert res.returncode == 1
+    assert "500 image files are missing, first " in res.stderr and "00000.jpg" in res.stderr
+
+
 def test_train_a_few_steps_then_infer_with_the_new_weights(mnist_dir, tmp_path, val_files):
     run(["train", "--data", str(mnist_dir), "--project", str(tmp_path), "--epochs", "1",
          "--train-images", "64", "--val-images", "16", "--batch-size", "16", "--width", "8",

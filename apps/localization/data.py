@@ -114,8 +114,14 @@ def generated_data(data: str, train_images: int, val_images: int, val_fraction: 
 
 
 def coco_source(annotations: str, primary: str) -> tuple[CocoLocateSource, list[str]]:
+    """A validated COCO file -> its (image, primary label, primary box) source and class
+    names; every image file is checked up front, so training never stops half-way."""
     instances = read_coco(annotations)
     source = CocoLocateSource(instances.images, primary)
     if not len(source):
         raise NeocogError(f"{annotations}: no image has a (non-crowd) box")
+    missing = [r.path for r in source.records if not r.path.is_file()]
+    if missing:
+        raise NeocogError(f"{annotations}: {len(missing)} image files are missing, "
+                          f"first {missing[0]}")
     return source, instances.names
