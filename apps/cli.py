@@ -33,6 +33,11 @@ COMMANDS: dict[str, dict[str, str]] = {
         "infer": "neocog.apps.detection.infer",
         "export": "neocog.apps.detection.export",
     },
+    "locate": {
+        "train": "neocog.apps.localization.train",
+        "val": "neocog.apps.localization.val",
+        "infer": "neocog.apps.localization.infer",
+    },
 }
 # Commands without a mode.
 SINGLE: dict[str, str] = {

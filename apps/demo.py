@@ -10,6 +10,7 @@ from neocog.core.config import parse_config
 from .classification import infer as classify_infer
 from .classification import visualize as classify_visualize
 from .detection import infer as detect_infer
+from .localization import infer as locate_infer
 from .speech import transcribe as speech_transcribe
 from .wavenet import infer as wavenet_infer
 
@@ -17,6 +18,7 @@ SAMPLES = Path(__file__).parent / "classification" / "assets" / "samples"
 SPEECH_SAMPLES = Path(__file__).parent / "speech" / "assets" / "samples"
 DETECT_ASSETS = Path(__file__).parent / "detection" / "assets"
 AUDIO_SAMPLE = Path(__file__).parent / "wavenet" / "assets" / "samples" / "7_lucas_0.wav"
+LOCATE_SAMPLES = Path(__file__).parent / "localization" / "assets" / "samples"
 
 
 @dataclass
@@ -52,12 +54,19 @@ def detection(project: str) -> None:
                            project, "--name", f"detect_{Path(source).stem}"])
 
 
+def localization(project: str) -> None:
+    out = Path(project) / "locate"
+    print(f"\n== locate: the shipped digit localizer on {LOCATE_SAMPLES}")
+    locate_infer.main(["--source", str(LOCATE_SAMPLES), "--save", str(out)])
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(DemoConfig, argv, "neocog demo",
                        "Run every app on shipped samples, offline, and say where outputs went.")
     classification(cfg.project)
+    localization(cfg.project)
+    detection(cfg.project)
     speech()
     wavenet(cfg.project)
-    detection(cfg.project)
     print(f"\ndemo outputs are under {Path(cfg.project).resolve()}")
     return 0

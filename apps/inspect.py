@@ -11,7 +11,12 @@ from neocog.core.errors import NeocogError
 from neocog.core.heads import model_from_spec
 from neocog.core.shapes import format_table, volume_table
 
-from . import classification, detection, speech  # noqa: F401 - register the heads a checkpoint may name
+from . import (  # noqa: F401 - register the heads a checkpoint may name
+    classification,
+    detection,
+    localization,
+    speech,
+)
 from .wavenet import DEFAULT_WEIGHTS as WAVENET_WEIGHTS
 from .wavenet.model import WaveNet, summary
 

@@ -1,0 +1,68 @@
+"""`neocog locate infer --source FILE|DIR [--json] [--save DIR]`: the main object's class
+and box per image, in pixels of the original image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+
+from neocog.core.config import parse_config
+from neocog.datasets.images import list_images, read_image
+
+from ..common import print_json, run_main
+from .predictor import Localizer
+from .visualize import PRED_COLOUR, draw_box
+
+
+@dataclass
+class LocateInferConfig:
+    source: str = field(default="", metadata={"help": "an image file or a folder of images"})
+    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    json: bool = field(default=False, metadata={
+        "help": "print a JSON list of {file, label, score, box: [x1, y1, x2, y2]}"})
+    save: str = field(default="", metadata={"help": "write annotated copies into this folder"})
+    batch_size: int = 32
+
+
+def save_annotated(path: Path, result: dict, folder: Path) -> Path:
+    image = read_image(path, 3)
+    text = f"{result['label']} {result['score']:.2f}"
+    out = folder / f"{path.stem}.png"
+    # OpenCV writes BGR.
+    cv2.imwrite(str(out), cv2.cvtColor(draw_box(image, result["box"], PRED_COLOUR, text),
+                                       cv2.COLOR_RGB2BGR))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_config(LocateInferConfig, argv, "neocog locate infer",
+                       "Localize the main object of each image with a trained (default: the "
+                       "shipped digit) model.")
+    if not cfg.source:
+        raise SystemExit("neocog locate infer: error: --source FILE|DIR is required")
+    loc = Localizer(cfg.weights or None)
+    files = list_images(cfg.source)
+    results = []
+    for i in range(0, len(files), cfg.batch_size):
+        chunk = files[i: i + cfg.batch_size]
+        for path, r in zip(chunk, loc(chunk), strict=True):
+            results.append({"file": str(path), "label": r.label, "score": round(r.score, 4),
+                            "box": r.box})
+    if cfg.save:
+        Path(cfg.save).mkdir(parents=True, exist_ok=True)
+        for path, r in zip(files, results, strict=True):
+            save_annotated(path, r, Path(cfg.save))
+    if cfg.json:
+        print_json(results)
+    else:
+        for r in results:
+            print(f"{r['file']}: {r['label']} ({r['score']:.3f}) box {r['box']}")
+        if cfg.save:
+            print(f"annotated images: {Path(cfg.save).resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))

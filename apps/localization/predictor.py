@@ -1,0 +1,56 @@
+"""Library API: `Localizer()` then `localizer(images)` -> one class and box per image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neocog.core.boxes import boxes_from_letterbox
+from neocog.core.checkpoint import load_model
+from neocog.core.heads import TaskModel
+from neocog.datasets.images import read_image
+
+from .data import Preprocess, to_input
+
+DEFAULT_WEIGHTS = Path(__file__).parent / "assets" / "digits_default.safetensors"
+TASK = "locate"
+
+
+@dataclass
+class Located:
+    label: str
+    index: int
+    score: float
+    box: list[float]  # [x1, y1, x2, y2] in pixels of the original image
+
+
+@torch.no_grad()
+def locate_arrays(model: TaskModel, pre: Preprocess,
+                  images: list[np.ndarray]) -> list[tuple[int, float, np.ndarray]]:
+    """uint8 (H, W, 3) RGB images of any size -> (class index, score, float32 (4,) xyxy box
+    in that image's pixels) each: letterboxed in, boxes mapped back out."""
+    inputs, boxes = zip(*(to_input(im, pre) for im in images), strict=True)
+    device = next(model.parameters()).device
+    preds = model.predict(model(torch.stack(inputs).to(device)))
+    return [(p.index, p.score, boxes_from_letterbox(p.box[None], lb)[0].numpy())
+            for p, lb in zip(preds, boxes, strict=True)]
+
+
+class Localizer:
+    """A trained localizer plus its preprocessing and class names."""
+
+    def __init__(self, weights: str | Path | None = None, device: str = "cpu") -> None:
+        self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
+        self.model, self.header = load_model(self.weights, TASK)
+        self.model.to(device)
+        self.names: list[str] = self.header["names"]
+        self.pre = Preprocess(**self.header["preprocess"])
+
+    def __call__(self, images: list[np.ndarray | str | Path]) -> list[Located]:
+        """Paths or uint8 RGB arrays (any size) -> one Located per image."""
+        arrays = [im if isinstance(im, np.ndarray) else read_image(im, 3) for im in images]
+        return [Located(self.names[i], i, s, [round(float(v), 1) for v in box])
+                for i, s, box in locate_arrays(self.model, self.pre, arrays)]
