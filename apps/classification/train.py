@@ -35,7 +35,7 @@ class ClassifyTrainConfig(TrainConfig):
     dropout: float = 0.1
     label_smoothing: float = 0.1
     weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
-    epochs: int = 12
+    epochs: int = 18
     batch_size: int = 64
     lr: float = 4e-3
     warmup_epochs: float = 0.5
