@@ -2,8 +2,8 @@
 
 Boxes are float tensors in pixels. `xyxy` is (x1, y1, x2, y2) with x2/y2 the exclusive
 right/bottom edge (COCO's x + w); `cxcywh` is (centre x, centre y, width, height);
-`xywh` is COCO's (left, top, width, height). Conversions and IoU follow
-torchvision's `ops/boxes.py` and are tested against it.
+`xywh` is COCO's (left, top, width, height). Format conversions are torchvision's
+`box_convert`; the IoU of matched pairs is tested against its `box_iou`.
 """
 
 from __future__ import annotations
@@ -15,23 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-
-def box_xyxy_to_cxcywh(boxes: Tensor) -> Tensor:
-    """Tensor[..., 4] xyxy -> Tensor[..., 4] cxcywh."""
-    x1, y1, x2, y2 = boxes.unbind(-1)
-    return torch.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], dim=-1)
-
-
-def box_cxcywh_to_xyxy(boxes: Tensor) -> Tensor:
-    """Tensor[..., 4] cxcywh -> Tensor[..., 4] xyxy."""
-    cx, cy, w, h = boxes.unbind(-1)
-    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
-
-
-def box_xywh_to_xyxy(boxes: Tensor) -> Tensor:
-    """Tensor[..., 4] COCO xywh -> Tensor[..., 4] xyxy."""
-    x, y, w, h = boxes.unbind(-1)
-    return torch.stack([x, y, x + w, y + h], dim=-1)
+PAD_VALUE = 114  # grey letterbox padding, as YOLO uses: neither black nor white ink
 
 
 def paired_box_iou(a: Tensor, b: Tensor) -> Tensor:
@@ -63,14 +47,14 @@ class Letterbox:
 def letterbox_params(height: int, width: int, size: int) -> Letterbox:
     """The scale and padding that centre a (height, width) image in a size x size square."""
     scale = size / max(height, width)
-    new_w, new_h = round(width * scale), round(height * scale)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     return Letterbox(height, width, size, scale, (size - new_w) // 2, (size - new_h) // 2)
 
 
-def letterbox(image: np.ndarray, size: int, fill: int = 114) -> tuple[np.ndarray, Letterbox]:
+def letterbox(image: np.ndarray, size: int, fill: int = PAD_VALUE) -> tuple[np.ndarray, Letterbox]:
     """uint8 (H, W[, C]) -> uint8 (size, size[, C]) padded with `fill`, and its mapping."""
     lb = letterbox_params(image.shape[0], image.shape[1], size)
-    new_w, new_h = round(lb.width * lb.scale), round(lb.height * lb.scale)
+    new_w, new_h = max(1, round(lb.width * lb.scale)), max(1, round(lb.height * lb.scale))
     if (new_h, new_w) != image.shape[:2]:
         # INTER_AREA averages when shrinking (no aliasing); LINEAR when enlarging.
         mode = cv2.INTER_AREA if lb.scale < 1 else cv2.INTER_LINEAR

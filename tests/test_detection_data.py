@@ -12,17 +12,10 @@ import pytest
 import torch
 from torchvision.ops import box_iou
 
-from neocog.apps.detection.boxes import (
-    cxcywh_to_xyxy,
-    from_letterbox,
-    letterbox,
-    to_letterbox,
-    xywh_to_xyxy,
-    xyxy_to_xywh,
-)
 from neocog.apps.detection.data import Augment, DetectionDataset
 from neocog.apps.detection.head import Detections
 from neocog.apps.detection.metrics import coco_eval, coco_results
+from neocog.core.boxes import boxes_from_letterbox, boxes_to_letterbox, letterbox
 from neocog.core.errors import NeocogError
 from neocog.datasets.detection import read_coco, read_detection, read_yolo
 from neocog.datasets.scenes import SceneConfig, make_scene
@@ -43,17 +36,10 @@ def test_letterbox_maps_boxes_back_exactly() -> None:
     boxed, lb = letterbox(image, 320)
     assert boxed.shape == (320, 320, 3)
     boxes = torch.tensor([[0.0, 0.0, 427.0, 240.0], [10.5, 20.25, 100.0, 200.0]])
-    back = from_letterbox(to_letterbox(boxes, lb), lb)
+    back = boxes_from_letterbox(boxes_to_letterbox(boxes, lb), lb)
     assert torch.allclose(back, boxes, atol=1e-4)
-    inside = to_letterbox(boxes, lb)[0]  # the whole image lands between the pads
+    inside = boxes_to_letterbox(boxes, lb)[0]  # the whole image lands between the pads
     assert inside[0] == lb.pad_x and inside[1] == lb.pad_y
-
-
-def test_box_formats_agree_with_each_other() -> None:
-    xyxy = torch.tensor([[10.0, 20.0, 50.0, 80.0]])
-    assert torch.equal(xyxy_to_xywh(xyxy), torch.tensor([[10.0, 20.0, 40.0, 60.0]]))
-    assert torch.equal(xywh_to_xyxy(xyxy_to_xywh(xyxy)), xyxy)
-    assert torch.equal(cxcywh_to_xyxy(torch.tensor([[30.0, 50.0, 40.0, 60.0]])), xyxy)
 
 
 def test_coco_reader_keeps_the_files_ids() -> None:

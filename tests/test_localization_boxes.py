@@ -3,12 +3,9 @@
 import numpy as np
 import pytest
 import torch
-from torchvision.ops import box_convert, box_iou
+from torchvision.ops import box_iou
 
 from neocog.core.boxes import (
-    box_cxcywh_to_xyxy,
-    box_xywh_to_xyxy,
-    box_xyxy_to_cxcywh,
     boxes_from_letterbox,
     boxes_to_letterbox,
     letterbox,
@@ -22,14 +19,6 @@ def boxes():
     g = torch.Generator().manual_seed(0)
     xy = torch.rand(50, 2, generator=g) * 100
     return torch.cat([xy, xy + 1 + torch.rand(50, 2, generator=g) * 60], 1)  # (50, 4) xyxy
-
-
-def test_conversions_match_torchvision_box_convert(boxes):
-    assert torch.allclose(box_xyxy_to_cxcywh(boxes), box_convert(boxes, "xyxy", "cxcywh"))
-    cxcywh = box_convert(boxes, "xyxy", "cxcywh")
-    assert torch.allclose(box_cxcywh_to_xyxy(cxcywh), box_convert(cxcywh, "cxcywh", "xyxy"))
-    xywh = box_convert(boxes, "xyxy", "xywh")
-    assert torch.allclose(box_xywh_to_xyxy(xywh), boxes, atol=1e-5)
 
 
 def test_paired_iou_is_the_diagonal_of_torchvision_box_iou(boxes):

@@ -17,12 +17,11 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from neocog.core.boxes import PAD_VALUE, boxes_to_letterbox, letterbox
 from neocog.datasets.detection import DetectionRecords, coco_ground_truth
 from neocog.datasets.idx import idx_pairs, read_idx_pair
 from neocog.datasets.images import read_image
 from neocog.datasets.scenes import SceneConfig, make_scene
-
-from .boxes import PAD_VALUE, letterbox, to_letterbox
 
 DIGIT_NAMES = [str(d) for d in range(10)]
 
@@ -83,7 +82,7 @@ class DetectionDataset(Dataset):
 
     def letterboxed(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         image, lb = letterbox(load_rgb(self.records.images[i]), self.size)
-        boxes = to_letterbox(torch.from_numpy(self.records.boxes[i]), lb).numpy()
+        boxes = boxes_to_letterbox(torch.from_numpy(self.records.boxes[i]), lb).numpy()
         return image, boxes, self.records.labels[i]
 
     def mosaic(self, i: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

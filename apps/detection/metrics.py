@@ -11,12 +11,11 @@ import numpy as np
 import torch
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
-from torchvision.ops import box_iou
+from torchvision.ops import box_convert, box_iou
 
 from neocog.core.heads import TaskModel
 from neocog.datasets.detection import DetectionRecords
 
-from .boxes import xyxy_to_xywh
 from .data import load_rgb
 from .head import Detections
 from .predictor import detect_arrays
@@ -39,7 +38,7 @@ def coco_results(records: DetectionRecords, detections: list[Detections]) -> lis
     """Detections in original pixels -> COCO results: image_id, category_id, bbox xywh, score."""
     out = []
     for image_id, det in zip(records.image_ids, detections, strict=True):
-        for box, score, label in zip(xyxy_to_xywh(det.boxes).tolist(), det.scores.tolist(),
+        for box, score, label in zip(box_convert(det.boxes, "xyxy", "xywh").tolist(), det.scores.tolist(),
                                      det.labels.tolist(), strict=True):
             out.append({"image_id": image_id, "category_id": records.category_ids[label],
                         "bbox": [round(v, 2) for v in box], "score": round(score, 5)})

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from neocog.core.boxes import boxes_from_letterbox, letterbox
 from neocog.core.checkpoint import load_model
 from neocog.core.heads import TaskModel
 
-from .boxes import from_letterbox, letterbox
 from .data import load_rgb, to_tensor
 from .head import Detections, postprocess
 from .sources import frames
@@ -56,7 +56,7 @@ def detect_arrays(model: TaskModel, images: list[np.ndarray], size: int, score_t
     decoded = model.head.decode(model(batch))
     results = postprocess(decoded, score_threshold, iou_threshold, max_det)
     for r, (_, lb) in zip(results, boxed, strict=True):
-        r.boxes = from_letterbox(r.boxes.cpu(), lb)
+        r.boxes = boxes_from_letterbox(r.boxes.cpu(), lb)
         r.scores, r.labels = r.scores.cpu(), r.labels.cpu()
     return results
 

@@ -105,7 +105,7 @@ def generated_data(data: str, train_images: int, val_images: int, val_fraction: 
                    seed: int) -> LocateData:
     """Digit images generated on the fly; validation digits are held out of training."""
     digits, labels = mnist_digits(data)
-    train, val = holdout(digits, labels, val_fraction)
+    train, val = holdout(labels, val_fraction)
     style = SceneStyle()
     return LocateData(
         DigitLocateDataset(digits[train], labels[train], train_images, style, seed),

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchvision.ops import generalized_box_iou_loss, roi_align
+from torchvision.ops import box_convert, generalized_box_iou_loss, roi_align
 
 from neocog.core.backbones import FeatureInfo
 from neocog.core.blocks import ConvBnAct, DepthwiseSeparable
-from neocog.core.boxes import box_cxcywh_to_xyxy, box_xyxy_to_cxcywh
 from neocog.core.heads import Head
 from neocog.core.registry import HEADS
 
@@ -105,10 +104,10 @@ class LocalizerHead(Head):
         out = self.classifier(crops).float()  # (B, 4 + K)
         # Faster R-CNN's parametrisation: shift the centre, scale width and height by
         # exp(), so a corrected box can never turn inside out.
-        cxcywh = box_xyxy_to_cxcywh(boxes)
+        cxcywh = box_convert(boxes, "xyxy", "cxcywh")
         shifted = cxcywh[:, :2] + out[:, :2] * side
         scaled = cxcywh[:, 2:] * out[:, 2:4].clamp(max=2).exp()
-        return out[:, 4:], box_cxcywh_to_xyxy(torch.cat([shifted, scaled], dim=1))
+        return out[:, 4:], box_convert(torch.cat([shifted, scaled], dim=1), "cxcywh", "xyxy")
 
     def jittered(self, boxes: Tensor) -> Tensor:
         """Tensor[B, 4] xyxy -> the same boxes moved and scaled by up to `jitter` of their

@@ -56,7 +56,7 @@ def load_data(cfg: LocateTrainConfig) -> LocateData:
     source, names = coco_source(cfg.data, cfg.primary)
     if cfg.val:
         return LocateData(source, coco_source(cfg.val, cfg.primary)[0], names)
-    train, val = holdout(source.records, np.arange(len(source)), cfg.val_fraction)
+    train, val = holdout(np.arange(len(source)), cfg.val_fraction)
     return LocateData(Subset(source, train.tolist()), Subset(source, val.tolist()), names)
 
 
