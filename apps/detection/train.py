@@ -50,7 +50,7 @@ class DetectTrainConfig(TrainConfig):
     hsv: float = 0.3
     flip: float = field(default=0.5, metadata={"help": "horizontal flip probability (not digits)"})
     weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
-    epochs: int = 14
+    epochs: int = 22
     batch_size: int = 8
     lr: float = 2e-3
     ema: bool = True
