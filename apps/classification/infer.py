@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from neocog.core.config import parse_config
 from neocog.datasets.images import list_images
 
-from ..common import print_json, run_main
+from ..common import predict_in_batches, print_json, run_main
 from .predictor import Classifier
 
 
@@ -26,11 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("neocog classify infer: error: --source FILE|DIR is required")
     clf = Classifier(cfg.weights or None)
     files = list_images(cfg.source)
-    results = []
-    for i in range(0, len(files), cfg.batch_size):
-        chunk = files[i: i + cfg.batch_size]
-        for path, pred in zip(chunk, clf(chunk), strict=True):
-            results.append({"file": str(path), "label": pred.label, "score": round(pred.score, 4)})
+    results = [{"file": str(path), "label": pred.label, "score": round(pred.score, 4)}
+               for path, pred in predict_in_batches(clf, files, cfg.batch_size)]
     if cfg.json:
         print_json(results)
     else:

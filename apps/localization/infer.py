@@ -11,7 +11,7 @@ import cv2
 from neocog.core.config import parse_config
 from neocog.datasets.images import list_images, read_image
 
-from ..common import print_json, run_main
+from ..common import predict_in_batches, print_json, run_main
 from .predictor import Localizer
 from .visualize import PRED_COLOUR, draw_box
 
@@ -44,12 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("neocog locate infer: error: --source FILE|DIR is required")
     loc = Localizer(cfg.weights or None)
     files = list_images(cfg.source)
-    results = []
-    for i in range(0, len(files), cfg.batch_size):
-        chunk = files[i: i + cfg.batch_size]
-        for path, r in zip(chunk, loc(chunk), strict=True):
-            results.append({"file": str(path), "label": r.label, "score": round(r.score, 4),
-                            "box": r.box})
+    results = [{"file": str(path), "label": r.label, "score": round(r.score, 4), "box": r.box}
+               for path, r in predict_in_batches(loc, files, cfg.batch_size)]
     if cfg.save:
         Path(cfg.save).mkdir(parents=True, exist_ok=True)
         for path, r in zip(files, results, strict=True):
