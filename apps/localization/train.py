@@ -35,7 +35,7 @@ class LocateTrainConfig(TrainConfig):
     val_images: int = field(default=500, metadata={"help": "generated validation images"})
     val_fraction: float = field(default=0.125, metadata={
         "help": "share of digits (or COCO images) held out for validation"})
-    imgsz: int = field(default=96, metadata={"help": "input side (letterboxed)"})
+    imgsz: int = field(default=128, metadata={"help": "input side (letterboxed)"})
     backbone: str = field(default="resnet", metadata={
         "help": "lenet, resnet, csp, mobile or torchvision:<resnet arch>"})
     width: int = 16
@@ -43,7 +43,7 @@ class LocateTrainConfig(TrainConfig):
     pretrained: bool = field(default=False, metadata={"help": "ImageNet weights (torchvision:*)"})
     channels: int = field(default=48, metadata={"help": "width of the head's fused map"})
     weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
-    epochs: int = 7
+    epochs: int = 14
     batch_size: int = 32
     lr: float = 4e-3
     warmup_epochs: float = 0.3
