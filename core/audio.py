@@ -6,12 +6,16 @@ exactly the features the model trained on (after whisper's `audio.py`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 import torchaudio
 from torch import Tensor
+
+
+NORMALIZATIONS = ("per_utterance", "per_band", "none")
 
 
 @dataclass
@@ -22,7 +26,18 @@ class MelConfig:
     n_mels: int = 64
     f_min: float = 20.0
     window: str = "hann"
-    normalize: str = "per_utterance"  # per_utterance: zero mean, unit variance; none
+    # per_utterance: zero mean, unit variance over the whole image; per_band: each mel
+    # band's mean over time removed first (cepstral mean normalisation: it cancels a fixed
+    # spectral tilt, the microphone's and partly the speaker's); none
+    normalize: str = "per_utterance"
+    # Bins more than this many dB below the utterance's loudest are raised to that floor
+    # (whisper's 80 dB): a clean recording's near-digital silence and a noisy one's hiss
+    # then look alike. 0: no floor (only the 1e-10 guard against log(0)).
+    top_db: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.normalize not in NORMALIZATIONS:
+            raise ValueError(f"mel normalize must be one of {NORMALIZATIONS}, not {self.normalize!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,7 +61,12 @@ def log_mel(wave: Tensor, cfg: MelConfig) -> Tensor:
     (or [B, n_mels, frames]), frames = T // hop_length + 1."""
     mel = mel_transform(cfg).to(wave.device)(wave)
     logmel = torch.log(mel.clamp_min(1e-10))
-    if cfg.normalize == "per_utterance":
+    if cfg.top_db:
+        floor = logmel.amax(dim=(-2, -1), keepdim=True) - cfg.top_db * math.log(10) / 10
+        logmel = torch.maximum(logmel, floor)
+    if cfg.normalize == "per_band":
+        logmel = logmel - logmel.mean(dim=-1, keepdim=True)
+    if cfg.normalize in ("per_utterance", "per_band"):
         mean = logmel.mean(dim=(-2, -1), keepdim=True)
         std = logmel.std(dim=(-2, -1), keepdim=True).clamp_min(1e-5)
         logmel = (logmel - mean) / std

@@ -61,3 +61,37 @@ def test_log_mel_matches_torchaudio_and_has_the_documented_shape():
     assert torch.allclose(ours, ref.clamp_min(1e-10).log(), atol=1e-5)
     normed = log_mel(wave, MelConfig())
     assert abs(float(normed.mean())) < 1e-4 and abs(float(normed.std()) - 1) < 1e-3
+
+
+def test_per_band_normalisation_cancels_a_fixed_equaliser():
+    """A fixed gain on one part of the spectrum (a microphone's colour) is a constant in
+    the log-mel bands that part dominates: per_band removes it, per_utterance does not."""
+    t = np.arange(8000) / 8000
+    fade = np.linspace(0.2, 1, 8000)
+    low, high = np.sin(2 * np.pi * 300 * t) * fade, np.sin(2 * np.pi * 1700 * t) * fade[::-1]
+    plain = torch.tensor(0.3 * (low + high), dtype=torch.float32)
+    tinny = torch.tensor(0.3 * (0.1 * low + high), dtype=torch.float32)  # -20 dB at 300 Hz
+    dominated = [*range(5, 15), *range(36, 46)]  # bands around 300 Hz and around 1.7 kHz
+    for normalize, bound in (("per_band", lambda d: d < 0.1), ("per_utterance", lambda d: d > 0.15)):
+        cfg = MelConfig(normalize=normalize)
+        diff = (log_mel(plain, cfg) - log_mel(tinny, cfg)).abs()[dominated, 5:-5]
+        assert bound(float(diff.max())), normalize
+
+
+def test_an_unknown_normalisation_is_refused():
+    with pytest.raises(ValueError, match="per_band"):
+        MelConfig(normalize="per_speaker")
+
+
+def test_a_db_floor_makes_clean_and_faintly_noisy_audio_look_alike():
+    """Near-digital silence sits ~200 dB down without a floor; a 60 dB floor under the
+    loudest bin hides the difference between it and faint hiss."""
+    t = np.arange(8000) / 8000
+    clean = np.sin(2 * np.pi * 500 * t) * (t > 0.5)  # half a second of silence, then a tone
+    hiss = clean + np.random.default_rng(0).normal(0, 1e-4, len(t))
+    for top_db, close in ((60.0, True), (0.0, False)):
+        cfg = MelConfig(normalize="none", top_db=top_db)
+        a, b = (log_mel(torch.tensor(w, dtype=torch.float32), cfg) for w in (clean, hiss))
+        assert torch.allclose(a, b, atol=0.5) is close
+        if top_db:
+            assert float(a.max() - a.min()) == pytest.approx(top_db * np.log(10) / 10, rel=1e-4)

@@ -112,3 +112,21 @@ def test_fsdd_folder_reads_as_isolated_words(tmp_path, fsdd):
 def test_an_unknown_folder_is_a_clear_error(tmp_path):
     with pytest.raises(NeocogError, match="not a manifest, FSDD, LibriSpeech"):
         read_corpus(tmp_path)
+
+
+def test_band_warp_moves_a_formant_by_alpha():
+    """VTLP: a spectral peak at f Hz shows up at alpha * f after warping."""
+    import librosa
+    import torch
+
+    from neocog.apps.speech.data import warp_bands
+    from neocog.core.audio import MelConfig, log_mel
+
+    mel = MelConfig(n_mels=40)
+    centres = librosa.mel_frequencies(mel.n_mels + 2, fmin=mel.f_min, fmax=4000, htk=True)[1:-1]
+    t = np.arange(8000) / 8000
+    spec = log_mel(torch.from_numpy(np.sin(2 * np.pi * 1000 * t).astype(np.float32)), mel)
+    assert torch.equal(warp_bands(spec, 1.0, mel), spec)
+    for alpha in (0.9, 1.1):
+        peak = int(warp_bands(spec, alpha, mel)[:, 40].argmax())
+        assert abs(centres[peak] - 1000 * alpha) < 0.6 * (centres[peak + 1] - centres[peak - 1])

@@ -1,13 +1,14 @@
 """Speech data for the CTC recogniser: waves -> log-mel images + label sequences.
 
 Training augmentation: speed perturbation (resampling, Ko et al. 2015), volume
-perturbation, and SpecAugment frequency and time masks (Park et al. 2019).
+perturbation, white noise, vocal tract length perturbation, and SpecAugment frequency and time masks (Park et al. 2019).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import librosa
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -26,10 +27,12 @@ SPEEDS = (0.9, 0.95, 1.0, 1.05, 1.1)  # the factors of Ko et al. 2015, and two b
 class Augment:
     speed: bool = True
     volume: tuple[float, float] = (0.3, 1.5)  # gain range
+    noise: tuple[float, float] = (1e-4, 1e-2)  # white-noise std, log-uniform in this range
     freq_masks: int = 2
     freq_width: int = 8  # mel bins per mask, at most
     time_masks: int = 2
     time_width: int = 15  # frames per mask, at most (10 ms each)
+    warp: float = 0.1  # vocal tract length perturbation: frequencies scaled by 1 +- this
 
 
 def encode(text: str, alphabet: str) -> Tensor:
@@ -43,7 +46,7 @@ def encode(text: str, alphabet: str) -> Tensor:
 
 
 def perturb(wave: Tensor, aug: Augment) -> Tensor:
-    """Tensor[T] -> Tensor[T'] at a random speed and volume."""
+    """Tensor[T] -> Tensor[T'] at a random speed and volume, with white noise."""
     if aug.speed:
         factor = SPEEDS[np.random.randint(len(SPEEDS))]
         if factor != 1.0:  # played `factor` times faster: fewer samples at the same rate
@@ -51,7 +54,11 @@ def perturb(wave: Tensor, aug: Augment) -> Tensor:
             # aliasing is harmless as augmentation.
             size = int(len(wave) / factor)
             wave = F.interpolate(wave[None, None], size=size, mode="linear")[0, 0]
-    return wave * float(np.random.uniform(*aug.volume))
+    wave = wave * float(np.random.uniform(*aug.volume))
+    # Log-uniform: clean takes and hissy ones alike, where a uniform draw is almost never
+    # as clean as a studio recording.
+    std = float(np.exp(np.random.uniform(*np.log(aug.noise))))
+    return wave + std * torch.randn_like(wave)
 
 
 def spec_augment(spec: Tensor, aug: Augment) -> Tensor:
@@ -62,6 +69,20 @@ def spec_augment(spec: Tensor, aug: Augment) -> Tensor:
     for _ in range(aug.time_masks):
         spec = torchaudio.transforms.TimeMasking(aug.time_width, p=0.2)(spec)
     return spec
+
+
+def warp_bands(spec: Tensor, alpha: float, mel: MelConfig) -> Tensor:
+    """Vocal tract length perturbation (Jaitly & Hinton 2013) on a log-mel Tensor[..., n_mels,
+    frames]: the band centred on f Hz takes the value at f / alpha, so formants move by
+    `alpha` as they do between a shorter and a longer vocal tract. Bands past the edges
+    repeat the edge band."""
+    # The mel bands' centre frequencies (HTK scale, as torchaudio's MelSpectrogram builds them).
+    hz = librosa.mel_frequencies(mel.n_mels + 2, fmin=mel.f_min, fmax=mel.sample_rate / 2,
+                                 htk=True)[1:-1]
+    source = torch.from_numpy(np.interp(hz / alpha, hz, np.arange(mel.n_mels))).float()
+    low = source.floor().long().clamp(max=mel.n_mels - 2)
+    frac = (source - low)[:, None]  # (n_mels, 1): share of the band above
+    return spec[..., low, :] * (1 - frac) + spec[..., low + 1, :] * frac
 
 
 def features(wave: Tensor, mel: MelConfig) -> Tensor:
@@ -127,6 +148,8 @@ def make_example(wave: Tensor, text: str, mel: MelConfig, alphabet: str,
         wave = perturb(wave, augment)
     spec = features(wave, mel)
     if augment is not None:
+        if augment.warp:
+            spec = warp_bands(spec, 1 + float(np.random.uniform(-augment.warp, augment.warp)), mel)
         spec = spec_augment(spec, augment)
     return spec, encode(text, alphabet)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from torch.utils.data import Dataset
 
-from neocog.core.audio import MelConfig
+from neocog.core.audio import NORMALIZATIONS, MelConfig
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
 from neocog.core.config import parse_config
@@ -41,14 +41,20 @@ class SpeechTrainConfig(TrainConfig):
     utterances: int = field(default=2000, metadata={"help": "FSDD: generated per epoch"})
     val_utterances: int = 200
     n_mels: int = 40
+    normalize: str = field(default="per_band", metadata={
+        "choices": list(NORMALIZATIONS), "help": "log-mel normalisation (stored with the model)"})
+    top_db: float = field(default=35.0, metadata={
+        "help": "log-mel floor, dB below each utterance's peak (0: none; stored with the model)"})
     width: int = 16
     depth: int = 1
     hidden: int = field(default=128, metadata={"help": "channels of the head's 1-D convs"})
     layers: int = 2
     dropout: float = 0.1
     augment: bool = field(default=True, metadata={"help": "speed/volume + SpecAugment"})
+    warp: float = field(default=0.1, metadata={
+        "help": "vocal tract length perturbation: frequencies scaled by 1 +- this (0: off)"})
     weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
-    epochs: int = 30
+    epochs: int = 45
     batch_size: int = 32
     lr: float = 3e-3
     warmup_epochs: float = 1.0
@@ -70,7 +76,7 @@ def fsdd_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str) -> tuple[Da
     train_bank = DigitBank([r for r in recordings if r.speaker != cfg.holdout_speaker],
                            mel.sample_rate)
     val_bank = DigitBank(held, mel.sample_rate) if held else train_bank
-    augment = Augment() if cfg.augment else None
+    augment = Augment(warp=cfg.warp) if cfg.augment else None
     return (ConnectedDigitSet(train_bank, cfg.utterances, mel, alphabet, augment=augment,
                               group=cfg.batch_size),
             ConnectedDigitSet(val_bank, cfg.val_utterances, mel, alphabet, fixed=True,
@@ -86,7 +92,7 @@ def corpus_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str) -> tuple[
         cut = max(1, len(items) // 10)
         train_items = [items[i] for i in order[cut:]]
         val_items = [items[i] for i in order[:cut]]
-    augment = Augment() if cfg.augment else None
+    augment = Augment(warp=cfg.warp) if cfg.augment else None
     return SpeechSet(train_items, mel, alphabet, augment), SpeechSet(val_items, mel, alphabet)
 
 
@@ -97,7 +103,7 @@ def is_fsdd(data: str) -> bool:
 
 def train(cfg: SpeechTrainConfig) -> TrainResult:
     """Train per `cfg`; validation WER (greedy decoding) picks the best epoch."""
-    mel = MelConfig(n_mels=cfg.n_mels)
+    mel = MelConfig(n_mels=cfg.n_mels, normalize=cfg.normalize, top_db=cfg.top_db)
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
     model = build_recognizer(cfg)
     alphabet = model.head.config.alphabet
