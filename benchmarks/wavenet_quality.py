@@ -75,16 +75,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default=str(SHARED / "fsdd" / "recordings"))
     parser.add_argument("--unseen", default="lucas", help="speaker held out of training")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--epoch-crops", type=int, default=800)
+    parser.add_argument("--epochs", type=int, default=WaveNetTrainConfig.epochs)
+    parser.add_argument("--epoch-crops", type=int, default=WaveNetTrainConfig.epoch_crops)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads: 1 where the "
+                        "2 cores are shared with other jobs (two threads then spin-wait)")
     parser.add_argument("--vocode-files", type=int, default=100,
                         help="unseen-speaker files vocoded (and transcribed): 10 per digit")
     parser.add_argument("--skip-recognition", action="store_true")
     parser.add_argument("--ship", action="store_true", help="copy the weights into the package")
     args = parser.parse_args()
-    # One thread: on 2 cores shared with other jobs, OpenMP threads that spin-wait for
-    # each other made every op 5-60x slower than a single thread.
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     if not args.skip_recognition:
         transcriber()  # fail before training, not after
     items = list_items(args.data, "label,speaker")
@@ -101,7 +101,8 @@ def main() -> None:
     result_json = {"unseen_speaker": args.unseen, "unseen_recordings": len(unseen),
                    "bits_per_sample": bits, "train_seconds": seconds,
                    "train_recordings": trained_on, "epochs": cfg.epochs,
-                   "epoch_crops": cfg.epoch_crops, "batch_size": cfg.batch_size,
+                   "epoch_crops": cfg.epoch_crops, "crop_frames": cfg.crop_frames,
+                   "batch_size": cfg.batch_size, "threads": args.threads,
                    "model": synth.model.spec()["config"], "shipped": args.ship,
                    "recognition": "skipped" if args.skip_recognition else "speech app default"}
     files = sorted((i.path for i in unseen), key=lambda p: int(p.stem.split("_")[2]))

@@ -14,7 +14,6 @@ import torch
 import torchaudio
 from torch import Tensor
 
-
 NORMALIZATIONS = ("per_utterance", "per_band", "none")
 
 

@@ -1,7 +1,8 @@
 """Speech data for the CTC recogniser: waves -> log-mel images + label sequences.
 
 Training augmentation: speed perturbation (resampling, Ko et al. 2015), volume
-perturbation, white noise, vocal tract length perturbation, and SpecAugment frequency and time masks (Park et al. 2019).
+perturbation, white noise, vocal tract length perturbation, and SpecAugment frequency
+and time masks (Park et al. 2019).
 """
 
 from __future__ import annotations
