@@ -14,6 +14,8 @@ import torch
 import torchaudio
 from torch import Tensor
 
+from .errors import NeocogError
+
 NORMALIZATIONS = ("per_utterance", "per_band", "none")
 
 
@@ -36,7 +38,9 @@ class MelConfig:
 
     def __post_init__(self) -> None:
         if self.normalize not in NORMALIZATIONS:
-            raise ValueError(f"mel normalize must be one of {NORMALIZATIONS}, not {self.normalize!r}")
+            raise NeocogError(f"mel normalize must be one of {NORMALIZATIONS}, not {self.normalize!r}")
+        if self.top_db < 0:
+            raise NeocogError(f"mel top_db must be >= 0 dB (0: no floor), not {self.top_db}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,7 +69,7 @@ def log_mel(wave: Tensor, cfg: MelConfig) -> Tensor:
         logmel = torch.maximum(logmel, floor)
     if cfg.normalize == "per_band":
         logmel = logmel - logmel.mean(dim=-1, keepdim=True)
-    if cfg.normalize in ("per_utterance", "per_band"):
+    if cfg.normalize != "none":
         mean = logmel.mean(dim=(-2, -1), keepdim=True)
         std = logmel.std(dim=(-2, -1), keepdim=True).clamp_min(1e-5)
         logmel = (logmel - mean) / std

@@ -79,8 +79,10 @@ def test_per_band_normalisation_cancels_a_fixed_equaliser():
 
 
 def test_an_unknown_normalisation_is_refused():
-    with pytest.raises(ValueError, match="per_band"):
+    with pytest.raises(NeocogError, match="per_band"):
         MelConfig(normalize="per_speaker")
+    with pytest.raises(NeocogError, match="top_db must be >= 0"):
+        MelConfig(top_db=-10.0)
 
 
 def test_a_db_floor_makes_clean_and_faintly_noisy_audio_look_alike():

@@ -135,6 +135,14 @@ def test_train_val_infer_cli_on_a_small_fsdd_copy(tmp_path, fsdd, capsys):
     assert json.loads(out)["audio"].endswith("0_george_0.wav")
 
 
+@pytest.mark.parametrize("option", [["--warp", "1.5"], ["--top-db", "-20"]])
+def test_a_bad_front_end_option_is_one_line_and_writes_nothing(tmp_path, capsys, option):
+    code, _, err = run(capsys, ["speech", "train", "--data", str(FSDD), *option,
+                                "--project", str(tmp_path / "runs")])
+    assert code == 1 and err.count("\n") == 1 and option[0][2:].replace("-", "_") in err, err
+    assert not (tmp_path / "runs").exists()
+
+
 def test_inspect_reads_a_speech_checkpoint(capsys):
     _, out, _ = run(capsys, ["inspect", "--weights", str(DEFAULT_WEIGHTS), "--input", "1x40x200"],
                     check=True)

@@ -3,10 +3,14 @@ small LibriSpeech / Speech Commands / manifest trees made here."""
 
 import json
 
+import librosa
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
+from neocog.apps.speech.data import Augment, warp_bands
+from neocog.core.audio import MelConfig, log_mel
 from neocog.core.errors import NeocogError
 from neocog.datasets.speech import (
     DigitBank,
@@ -116,12 +120,6 @@ def test_an_unknown_folder_is_a_clear_error(tmp_path):
 
 def test_band_warp_moves_a_formant_by_alpha():
     """VTLP: a spectral peak at f Hz shows up at alpha * f after warping."""
-    import librosa
-    import torch
-
-    from neocog.apps.speech.data import warp_bands
-    from neocog.core.audio import MelConfig, log_mel
-
     mel = MelConfig(n_mels=40)
     centres = librosa.mel_frequencies(mel.n_mels + 2, fmin=mel.f_min, fmax=4000, htk=True)[1:-1]
     t = np.arange(8000) / 8000
@@ -130,3 +128,9 @@ def test_band_warp_moves_a_formant_by_alpha():
     for alpha in (0.9, 1.1):
         peak = int(warp_bands(spec, alpha, mel)[:, 40].argmax())
         assert abs(centres[peak] - 1000 * alpha) < 0.6 * (centres[peak + 1] - centres[peak - 1])
+
+
+@pytest.mark.parametrize("warp", [-0.1, 1.0])
+def test_a_warp_outside_0_1_is_refused(warp):
+    with pytest.raises(NeocogError, match="warp must be in \\[0, 1\\)"):
+        Augment(warp=warp)

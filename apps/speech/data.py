@@ -18,6 +18,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from neocog.core.audio import MelConfig, log_mel
+from neocog.core.errors import NeocogError
 from neocog.datasets.audio import read_audio
 from neocog.datasets.speech import DigitBank, DigitSpec, SpeechItem
 
@@ -34,6 +35,11 @@ class Augment:
     time_masks: int = 2
     time_width: int = 15  # frames per mask, at most (10 ms each)
     warp: float = 0.1  # vocal tract length perturbation: frequencies scaled by 1 +- this
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.warp < 1:
+            raise NeocogError(f"warp must be in [0, 1) (frequencies scaled by 1 +- warp), "
+                              f"not {self.warp}")
 
 
 def encode(text: str, alphabet: str) -> Tensor:

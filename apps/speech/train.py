@@ -50,7 +50,8 @@ class SpeechTrainConfig(TrainConfig):
     hidden: int = field(default=128, metadata={"help": "channels of the head's 1-D convs"})
     layers: int = 2
     dropout: float = 0.1
-    augment: bool = field(default=True, metadata={"help": "speed/volume + SpecAugment"})
+    augment: bool = field(default=True, metadata={
+        "help": "speed, volume and noise perturbation, band warp (--warp) and SpecAugment"})
     warp: float = field(default=0.1, metadata={
         "help": "vocal tract length perturbation: frequencies scaled by 1 +- this (0: off)"})
     weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
@@ -69,21 +70,22 @@ def build_recognizer(cfg: SpeechTrainConfig) -> TaskModel:
     return build_model(TASK, backbone, "ctc", head)
 
 
-def fsdd_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str) -> tuple[Dataset, Dataset]:
+def fsdd_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str,
+              augment: Augment | None) -> tuple[Dataset, Dataset]:
     """Generated connected-digit utterances: training speakers, and validation speaker(s)."""
     recordings = read_fsdd(cfg.data)
     held = [r for r in recordings if r.speaker == cfg.holdout_speaker]
     train_bank = DigitBank([r for r in recordings if r.speaker != cfg.holdout_speaker],
                            mel.sample_rate)
     val_bank = DigitBank(held, mel.sample_rate) if held else train_bank
-    augment = Augment(warp=cfg.warp) if cfg.augment else None
     return (ConnectedDigitSet(train_bank, cfg.utterances, mel, alphabet, augment=augment,
                               group=cfg.batch_size),
             ConnectedDigitSet(val_bank, cfg.val_utterances, mel, alphabet, fixed=True,
                               seed=cfg.seed + 1))
 
 
-def corpus_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str) -> tuple[Dataset, Dataset]:
+def corpus_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str,
+                augment: Augment | None) -> tuple[Dataset, Dataset]:
     items = read_corpus(cfg.data)
     if cfg.val:
         train_items, val_items = items, read_corpus(cfg.val)
@@ -92,7 +94,6 @@ def corpus_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str) -> tuple[
         cut = max(1, len(items) // 10)
         train_items = [items[i] for i in order[cut:]]
         val_items = [items[i] for i in order[:cut]]
-    augment = Augment(warp=cfg.warp) if cfg.augment else None
     return SpeechSet(train_items, mel, alphabet, augment), SpeechSet(val_items, mel, alphabet)
 
 
@@ -104,11 +105,12 @@ def is_fsdd(data: str) -> bool:
 def train(cfg: SpeechTrainConfig) -> TrainResult:
     """Train per `cfg`; validation WER (greedy decoding) picks the best epoch."""
     mel = MelConfig(n_mels=cfg.n_mels, normalize=cfg.normalize, top_db=cfg.top_db)
+    augment = Augment(warp=cfg.warp) if cfg.augment else None  # bad options fail here, early
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
     model = build_recognizer(cfg)
     alphabet = model.head.config.alphabet
     sets = fsdd_sets if is_fsdd(cfg.data) else corpus_sets
-    train_set, val_set = sets(cfg, mel, alphabet)
+    train_set, val_set = sets(cfg, mel, alphabet, augment)
     val_examples = [val_set[i] for i in range(len(val_set))]  # decoded once, reused each epoch
     references = [labels_to_text(labels.tolist(), alphabet) for _, labels in val_examples]
     greedy = make_decoder(alphabet)
