@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -11,6 +12,12 @@ from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def add_threads_option(parser: argparse.ArgumentParser, default: int) -> None:
+    """`--threads N`: torch intra-op threads, recorded in the JSON's machine entry."""
+    parser.add_argument("--threads", type=int, default=default, help="torch threads: 1 where "
+                        "other jobs share the cores (two OpenMP threads then spin-wait)")
 
 
 def cpu_model() -> str:

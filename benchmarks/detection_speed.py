@@ -18,7 +18,7 @@ from neocog.apps.detection import Detector
 from neocog.apps.detection.data import read_mnist, write_scene_video
 from neocog.apps.detection.visualize import draw
 
-from common import SHARED, report
+from common import SHARED, add_threads_option, report
 
 TARGET_FPS = 50.0
 
@@ -48,8 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--weights", default="", help="default: the shipped digit detector")
     parser.add_argument("--frames", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads; 1 avoids OpenMP spin contention on a shared 2-core CPU")
+    add_threads_option(parser, 1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     det = Detector(args.weights or None)

@@ -30,7 +30,7 @@ from neocog.datasets.speech import (
     read_manifest,
 )
 
-from common import SHARED, report
+from common import SHARED, add_threads_option, report
 
 TARGET_WER, TARGET_ACCURACY, TARGET_SECONDS = 0.05, 0.97, 1200.0
 FSDD = SHARED / "fsdd" / "recordings"
@@ -85,8 +85,7 @@ def main() -> None:
     parser.add_argument("--ship", action="store_true", help="train on all five speakers and "
                         "copy the weights into the package")
     parser.add_argument("--epochs", type=int, default=SpeechTrainConfig.epochs)
-    parser.add_argument("--threads", type=int, default=2, help="torch threads: 1 where the "
-                        "2 cores are shared with other jobs (two threads then spin-wait)")
+    add_threads_option(parser, 2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     holdout = "" if args.ship else args.holdout

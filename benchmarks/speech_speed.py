@@ -20,7 +20,7 @@ import torch
 from neocog.apps.speech import Transcriber, error_rates
 from neocog.datasets.speech import DIGIT_WORDS, DigitBank, DigitSpec, read_fsdd
 
-from common import SHARED, report
+from common import SHARED, add_threads_option, report
 
 TARGET_RTF, SECONDS, RATE = 0.01, 60.0, 8000
 
@@ -54,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--weights", default="", help="default: the shipped model")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1)
+    add_threads_option(parser, 1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:

@@ -24,7 +24,7 @@ from neocog.core.audio import log_mel
 from neocog.core.errors import NeocogError
 from neocog.datasets.audio import read_audio
 
-from common import SHARED, report
+from common import SHARED, add_threads_option, report
 
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 TARGET_RATIO, TARGET_SECONDS = 0.9, 1800.0
@@ -77,8 +77,7 @@ def main() -> None:
     parser.add_argument("--unseen", default="lucas", help="speaker held out of training")
     parser.add_argument("--epochs", type=int, default=WaveNetTrainConfig.epochs)
     parser.add_argument("--epoch-crops", type=int, default=WaveNetTrainConfig.epoch_crops)
-    parser.add_argument("--threads", type=int, default=2, help="torch threads: 1 where the "
-                        "2 cores are shared with other jobs (two threads then spin-wait)")
+    add_threads_option(parser, 2)
     parser.add_argument("--vocode-files", type=int, default=100,
                         help="unseen-speaker files vocoded (and transcribed): 10 per digit")
     parser.add_argument("--skip-recognition", action="store_true")
