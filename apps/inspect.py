@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(model, WaveNet):  # a 1-D autoregressive net: no 2-D volume table
             print(f"{title}\n{summary(model)}")
             return 0
+        channels = model.backbone.config.in_channels
+        if shape[0] != channels:
+            raise NeocogError(f"--input {cfg.input}: {weights} reads {channels}-channel inputs, "
+                              f"e.g. --input {channels}x{shape[1]}x{shape[2]}")
     else:
         width = cfg.width or (8 if cfg.backbone == "lenet" else 16)
         model = build_backbone(BackboneConfig(name=cfg.backbone, in_channels=shape[0],

@@ -1,8 +1,9 @@
 """Train the default localization recipe on digit images generated from
 ../shared/data/mnist (digits of the held-out eighth never seen in training), then score
 it on ../shared/data/benchmarks/digit_locate_val (500 images, one digit each): CorLoc,
-mean IoU, top-1 and training wall time. `--ship` copies the best weights into the
-package as its default model.
+mean IoU, top-1 and training wall time; and on 2,000 new images of the held-out digits
+(the shipped model must hold the target on digits it never saw). `--ship` copies the
+best weights into the package as its default model.
 
     .venv/bin/python benchmarks/localization_digits.py [--ship]
 """
@@ -16,7 +17,7 @@ import time
 import torch
 
 from neocog.apps.localization import DEFAULT_WEIGHTS, Localizer, LocateTrainConfig, evaluate, train
-from neocog.apps.localization.data import coco_source
+from neocog.apps.localization.data import coco_source, unseen_digits
 
 from common import SHARED, report
 
@@ -30,6 +31,8 @@ def main() -> None:
                                              "annotations.json"))
     parser.add_argument("--epochs", type=int, default=LocateTrainConfig.epochs)
     parser.add_argument("--train-images", type=int, default=LocateTrainConfig.train_images)
+    parser.add_argument("--unseen-images", type=int, default=2000,
+                        help="generated test images of the held-out digits")
     parser.add_argument("--ship", action="store_true", help="copy best weights into the package")
     parser.add_argument("--tag", default="", help="suffix of the result name (a longer run)")
     args = parser.parse_args()
@@ -48,6 +51,8 @@ def main() -> None:
     loc = Localizer(weights)
     source = coco_source(args.val, "largest")[0]
     scores = evaluate(loc.model, loc.pre, source)
+    unseen = unseen_digits(args.data, args.unseen_images, cfg.val_fraction)
+    unseen_scores = evaluate(loc.model, loc.pre, unseen)
     if args.ship:
         shutil.copyfile(weights, DEFAULT_WEIGHTS)
     held = result.best
@@ -56,19 +61,23 @@ def main() -> None:
         ("CorLoc", f"{scores.corloc:.4f}  (target >= {TARGET_CORLOC})"),
         ("mean IoU", f"{scores.mean_iou:.4f}  (target >= {TARGET_IOU})"),
         ("top-1", f"{scores.top1:.4f}"),
-        ("held-out digits", f"CorLoc {held['corloc']:.4f}, mean IoU {held['mean_iou']:.4f} "
-                            f"on {cfg.val_images} generated images"),
+        ("unseen digits", f"CorLoc {unseen_scores.corloc:.4f}  (target >= {TARGET_CORLOC}), "
+                          f"mean IoU {unseen_scores.mean_iou:.4f} on {len(unseen)} generated "
+                          "images of the held-out digits"),
+        ("epoch selection", f"CorLoc {held['corloc']:.4f} on {cfg.val_images} other such images"),
         ("training wall s", f"{seconds:.1f}  (target <= {TARGET_SECONDS:.0f})"),
         ("recipe", f"{cfg.backbone} width {cfg.width}, {cfg.epochs} epochs x "
                    f"{cfg.train_images} images, batch {cfg.batch_size}"),
         ("weights", f"{weights.stat().st_size / 1024:.0f} KiB"),
     ], {"corloc": scores.corloc, "mean_iou": scores.mean_iou, "top1": scores.top1,
         "train_seconds": seconds, "val_images": len(source), "heldout_generated": held,
+        "unseen_digits": {"corloc": unseen_scores.corloc, "mean_iou": unseen_scores.mean_iou,
+                          "top1": unseen_scores.top1, "images": len(unseen)},
         "epochs": cfg.epochs, "train_images_per_epoch": cfg.train_images,
         "backbone": cfg.backbone, "width": cfg.width, "torch_threads": 1, "shipped": args.ship,
         "weights_bytes": weights.stat().st_size,
-        "meets_target": scores.corloc >= TARGET_CORLOC and scores.mean_iou >= TARGET_IOU
-        and seconds <= TARGET_SECONDS})
+        "meets_target": min(scores.corloc, unseen_scores.corloc) >= TARGET_CORLOC
+        and min(scores.mean_iou, unseen_scores.mean_iou) >= TARGET_IOU and seconds <= TARGET_SECONDS})
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 A head has three explicit methods and never changes a return type with
 `self.training` (the split of torchvision's `fcos.py`, without its mode switch):
 
-- `forward(features: list[Tensor]) -> raw`: raw outputs (logits, box regressions...)
+- `forward(features: list[Tensor]) -> raw`: raw outputs (logits, box regressions...);
+  a head whose `sees_input` is True is called `forward(features, image)`, for a second
+  stage that crops the input pixels (as Faster R-CNN's RoI heads are given the images)
 - `loss(raw, targets) -> dict[str, Tensor]`: named losses; the key "loss" is the total
 - `predict(raw) -> list`: one result per input, in the task's own result type
 """
@@ -26,6 +28,7 @@ class Head(nn.Module, ABC):
 
     Config: ClassVar[type]
     name: ClassVar[str]
+    sees_input: ClassVar[bool] = False
 
     def __init__(self, config: Any, feature_info: list[FeatureInfo]) -> None:
         super().__init__()
@@ -52,7 +55,8 @@ class TaskModel(nn.Module):
         self.head = head
 
     def forward(self, x: Tensor) -> Any:
-        return self.head(self.backbone(x))
+        features = self.backbone(x)
+        return self.head(features, x) if self.head.sees_input else self.head(features)
 
     def loss(self, raw: Any, targets: Any) -> dict[str, Tensor]:
         return self.head.loss(raw, targets)

@@ -49,3 +49,12 @@ def test_inspect_a_checkpoint_shows_backbone_and_head_layers():
                          capture_output=True, text=True, check=True).stdout
     assert "(classify)" in out.splitlines()[0]
     assert "head.fc.2" in out and "Linear 64->10" in out
+
+
+def test_inspect_a_checkpoint_with_the_wrong_input_channels_says_which():
+    from neocog.apps.localization import DEFAULT_WEIGHTS
+
+    res = subprocess.run([PYTHON, "-m", "neocog.apps.cli", "inspect", "--weights",
+                          str(DEFAULT_WEIGHTS), "--input", "1x128x128"], capture_output=True, text=True)
+    assert res.returncode == 1 and len(res.stderr.strip().splitlines()) == 1
+    assert "reads 3-channel inputs, e.g. --input 3x128x128" in res.stderr

@@ -113,6 +113,13 @@ def generated_data(data: str, train_images: int, val_images: int, val_fraction: 
         MNIST_NAMES)
 
 
+def unseen_digits(data: str, images: int, val_fraction: float = 0.125, seed: int = 1000) -> Dataset:
+    """`images` new images of the digits that `generated_data` (with this `val_fraction`)
+    holds out of training; the seed differs from the validation images' that pick the
+    best epoch, so these measure a trained model on digits it never saw."""
+    return generated_data(data, 0, images, val_fraction, seed).val
+
+
 def coco_source(annotations: str, primary: str) -> tuple[CocoLocateSource, list[str]]:
     """A validated COCO file -> its (image, primary label, primary box) source and class
     names; every image file is checked up front, so training never stops half-way."""

@@ -7,11 +7,13 @@ predicts a "here" logit and its distances to the box's four sides (FCOS, Tian et
 the box centre); that cell's box is the answer. Box loss: L1 plus GIoU (Rezatofighi
 et al. 2019) on the cells near the centre.
 
-What, and a closer box: the finest feature map is cropped to a square around the box
+What, and a closer box: the input image itself is cropped to a square around the box
 with RoIAlign (Mask R-CNN, He et al. 2017), so a small classifier sees every digit at
-one scale, as MNIST does, whatever its size in the image; it also regresses a
-correction of the box's four sides (the second stage of Faster R-CNN). Training crops
-around the true box, jittered; inference around the predicted box.
+one scale and at full resolution, as MNIST does, whatever its size in the image; it
+also regresses a correction of the box's four sides (the second stage of Faster R-CNN).
+Pixels rather than a backbone map: a 20 px digit is 5 cells of the stride-4 map, too
+few to tell a 3 from an 8. Training crops around the true box, jittered; inference
+around the predicted box.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class LocalizerConfig:
     giou_weight: float = 2.0
     l1_weight: float = 1.0  # on side distances measured in strides
     label_smoothing: float = 0.05
-    roi_size: int = 8  # side of the RoIAlign crop the classifier sees (finest-map cells)
+    crop_size: int = 24  # side of the pixel crop the classifier sees (divisible by 8)
+    crop_channels: int = 16  # width of the crop classifier's first layer
     roi_expand: float = 1.2  # crop side = this x the box's longer side (some context)
     jitter: float = 0.1  # training crops move/scale by up to this share of the box side
 
@@ -54,6 +57,7 @@ class Localization:
 class LocalizerHead(Head):
     Config = LocalizerConfig
     name = "locate"
+    sees_input = True  # the second stage crops the input pixels
 
     def __init__(self, config: LocalizerConfig, feature_info: list[FeatureInfo]) -> None:
         super().__init__(config, feature_info)
@@ -67,16 +71,19 @@ class LocalizerHead(Head):
         # Depthwise-separable: a full 3x3 tower at stride 8 would cost more than the backbone.
         self.tower = nn.Sequential(DepthwiseSeparable(c, c), DepthwiseSeparable(c, c))
         self.out = nn.Conv2d(c, 1 + 4, 1)
-        fine, r = feature_info[0].channels, config.roi_size
-        self.classifier = nn.Sequential(  # (P, fine, r, r) -> (P, K)
-            ConvBnAct(fine, 2 * c, 3), ConvBnAct(2 * c, 2 * c, 3, 2), nn.Flatten(),
-            nn.Dropout(0.1), nn.Linear(2 * c * ((r + 1) // 2) ** 2, config.num_classes + 4))
+        if config.crop_size % 8:
+            raise ValueError(f"locate head: crop_size must be divisible by 8, not {config.crop_size}")
+        w, r = config.crop_channels, config.crop_size
+        # Two small nets on the same crop: sharing one trunk, the box loss's larger
+        # gradients swamp the class signal and the classifier sits at chance for epochs.
+        self.classifier = crop_net(w, r, config.num_classes)  # (P, 3, r, r) -> (P, K)
+        self.refiner = crop_net(w, r, 4)  # (P, 3, r, r) -> (P, 4) box corrections
 
-    def forward(self, features: list[Tensor]) -> dict[str, Tensor]:
-        """-> {"where": Tensor[B, HW] logits, "boxes": Tensor[B, HW, 4] xyxy input pixels,
-        "centres": Tensor[HW, 2] cell centres (x, y) in pixels, "fine": the finest feature
-        map Tensor[B, C, H0, W0] (classified under a box by `classify`)}, one row per cell
-        of the stride-`stride` map."""
+    def forward(self, features: list[Tensor], image: Tensor) -> dict[str, Tensor]:
+        """For the backbone's maps of `image` Tensor[B, 3, H, W]: {"where": Tensor[B, HW]
+        logits, "boxes": Tensor[B, HW, 4] xyxy input pixels, "centres": Tensor[HW, 2] cell
+        centres (x, y) in pixels, "image": the input (cropped under a box by
+        `second_stage`)}, one row per cell of the stride-`stride` map."""
         maps = [lat(features[i]) for lat, i in zip(self.lateral, self.levels, strict=True)]
         x = maps[-1]
         for m in reversed(maps[:-1]):
@@ -88,26 +95,28 @@ class LocalizerHead(Head):
         # a 12 px and an 80 px digit. The clamp keeps exp finite early in training.
         dist = out[..., 1:5].clamp(max=6).exp() * self.config.stride  # (B, HW, 4): l, t, r, b
         boxes = torch.cat([centres - dist[..., :2], centres + dist[..., 2:]], -1)
-        return {"where": out[..., 0], "boxes": boxes, "centres": centres, "fine": features[0]}
+        return {"where": out[..., 0], "boxes": boxes, "centres": centres, "image": image}
 
-    def second_stage(self, fine: Tensor, boxes: Tensor) -> tuple[Tensor, Tensor]:
-        """For one box per image, Tensor[B, 4] xyxy input pixels: class logits Tensor[B, K]
-        and the corrected box Tensor[B, 4], from RoIAlign of a square `roi_expand` times
-        the box's longer side, centred on it."""
+    def second_stage(self, image: Tensor, boxes: Tensor) -> tuple[Tensor, Tensor]:
+        """For one box per image of Tensor[B, 3, H, W], Tensor[B, 4] xyxy input pixels:
+        class logits Tensor[B, K] and the corrected box Tensor[B, 4], from RoIAlign of a
+        square `roi_expand` times the box's longer side, centred on it."""
         centre = (boxes[:, :2] + boxes[:, 2:]) / 2
         side = (boxes[:, 2:] - boxes[:, :2]).amax(dim=1, keepdim=True) * self.config.roi_expand
         index = torch.arange(len(boxes), device=boxes.device, dtype=boxes.dtype)[:, None]
         rois = torch.cat([index, centre - side / 2, centre + side / 2], dim=1)  # (B, 5)
-        crops = roi_align(fine, rois.to(fine.dtype), self.config.roi_size,
-                          spatial_scale=1 / self.feature_info[0].stride[0], sampling_ratio=2,
+        # sampling_ratio -1: as many samples per bin as the box has pixels, so an 80 px
+        # digit is averaged down to the crop, not aliased.
+        crops = roi_align(image, rois.to(image.dtype), self.config.crop_size, sampling_ratio=-1,
                           aligned=True)
-        out = self.classifier(crops).float()  # (B, 4 + K)
+        delta = self.refiner(crops).float()  # (B, 4)
         # Faster R-CNN's parametrisation: shift the centre, scale width and height by
         # exp(), so a corrected box can never turn inside out.
         cxcywh = box_convert(boxes, "xyxy", "cxcywh")
-        shifted = cxcywh[:, :2] + out[:, :2] * side
-        scaled = cxcywh[:, 2:] * out[:, 2:4].clamp(max=2).exp()
-        return out[:, 4:], box_convert(torch.cat([shifted, scaled], dim=1), "cxcywh", "xyxy")
+        shifted = cxcywh[:, :2] + delta[:, :2] * side
+        scaled = cxcywh[:, 2:] * delta[:, 2:].clamp(max=2).exp()
+        refined = box_convert(torch.cat([shifted, scaled], dim=1), "cxcywh", "xyxy")
+        return self.classifier(crops).float(), refined
 
     def jittered(self, boxes: Tensor) -> Tensor:
         """Tensor[B, 4] xyxy -> the same boxes moved and scaled by up to `jitter` of their
@@ -137,7 +146,7 @@ class LocalizerHead(Head):
         where = F.cross_entropy(raw["where"], target)
         image = near.nonzero()[:, 0]  # image index of each positive cell
         giou, l1 = self.box_loss(raw["boxes"][near], boxes[image])  # (P, 4) each
-        logits, refined = self.second_stage(raw["fine"], self.jittered(boxes))
+        logits, refined = self.second_stage(raw["image"], self.jittered(boxes))
         cls = F.cross_entropy(logits, labels, label_smoothing=cfg.label_smoothing)
         giou2, l1_2 = self.box_loss(refined, boxes)
         total = (where + cls + cfg.giou_weight * (giou + giou2) + cfg.l1_weight * (l1 + l1_2))
@@ -154,11 +163,22 @@ class LocalizerHead(Head):
     def predict(self, raw: dict[str, Tensor]) -> list[Localization]:
         cell = raw["where"].argmax(dim=1)  # (B,)
         boxes = raw["boxes"][torch.arange(len(cell), device=cell.device), cell]  # (B, 4)
-        logits, boxes = self.second_stage(raw["fine"], boxes)
+        logits, boxes = self.second_stage(raw["image"], boxes)
         probs = logits.softmax(dim=1)  # (B, K)
         scores, indices = probs.max(dim=1)
         return [Localization(int(i), float(s), b.cpu()) for i, s, b in zip(indices, scores, boxes,
                                                                             strict=True)]
+
+
+def crop_net(width: int, size: int, outputs: int) -> nn.Sequential:
+    """A small conv net for RoI crops: Tensor[P, 3, size, size] -> Tensor[P, outputs];
+    three stride-2 convs keep a (size / 8)^2 grid, flattened, so where things are in the
+    crop still reaches the output (a box needs it)."""
+    w = width
+    return nn.Sequential(
+        ConvBnAct(3, w, 3), ConvBnAct(w, 2 * w, 3, 2), ConvBnAct(2 * w, 2 * w, 3),
+        ConvBnAct(2 * w, 4 * w, 3, 2), ConvBnAct(4 * w, 4 * w, 3, 2), nn.Flatten(),
+        nn.Dropout(0.1), nn.Linear(4 * w * (size // 8) ** 2, outputs))
 
 
 def cell_centres(height: int, width: int, stride: int, device: torch.device) -> Tensor:
