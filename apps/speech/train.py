@@ -49,10 +49,10 @@ class SpeechTrainConfig(TrainConfig):
     depth: int = 1
     hidden: int = field(default=128, metadata={"help": "channels of the head's 1-D convs"})
     layers: int = 2
-    dropout: float = 0.1
+    dropout: float = 0.25
     augment: bool = field(default=True, metadata={
         "help": "speed, volume and noise perturbation, band warp (--warp) and SpecAugment"})
-    warp: float = field(default=0.1, metadata={
+    warp: float = field(default=0.2, metadata={
         "help": "vocal tract length perturbation: frequencies scaled by 1 +- this (0: off)"})
     weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
     epochs: int = 45
