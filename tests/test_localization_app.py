@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+from neocog.apps import demo
 from neocog.apps.localization import DEFAULT_WEIGHTS, Localizer, evaluate
 from neocog.apps.localization.data import coco_source, unseen_digits
 from neocog.apps.localization.head import LocalizerConfig, LocalizerHead
@@ -198,3 +199,13 @@ def test_unknown_option_and_mode_list_the_valid_ones():
     assert res.returncode == 2 and "--primary" in res.stderr
     res = run(["fly"])
     assert res.returncode == 2 and "valid: train, val, infer" in res.stderr
+
+
+def test_demo_localizes_the_shipped_samples_and_writes_annotated_copies(tmp_path, capsys):
+    demo.localization(str(tmp_path))
+    out = capsys.readouterr().out
+    samples = sorted((DEFAULT_WEIGHTS.parent / "samples").glob("*.jpg"))
+    for sample in samples:  # named digit_<label>_<size>.jpg
+        assert f"{sample}: {sample.stem.split('_')[1]} (" in out
+    written = sorted(p.stem for p in (tmp_path / "locate").glob("*.png"))
+    assert written == [s.stem for s in samples]
