@@ -27,6 +27,7 @@ from neocog.datasets.images import read_image
 from ..classification.data import MNIST_NAMES, holdout
 
 PRIMARY_RULES = ("largest", "first")
+VAL_FRACTION = 0.125  # share of digits held out of training (default of --val-fraction)
 
 
 @dataclass
@@ -113,7 +114,8 @@ def generated_data(data: str, train_images: int, val_images: int, val_fraction: 
         MNIST_NAMES)
 
 
-def unseen_digits(data: str, images: int, val_fraction: float = 0.125, seed: int = 1000) -> Dataset:
+def unseen_digits(data: str, images: int, val_fraction: float = VAL_FRACTION,
+                  seed: int = 1000) -> Dataset:
     """`images` new images of the digits that `generated_data` (with this `val_fraction`)
     holds out of training; the seed differs from the validation images' that pick the
     best epoch, so these measure a trained model on digits it never saw."""

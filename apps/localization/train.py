@@ -16,7 +16,7 @@ from neocog.core.trainer import TrainConfig, Trainer, run_dir_for, seed_everythi
 
 from ..classification.data import holdout
 from ..common import run_main
-from .data import LocateData, LocateTrainSet, Preprocess, coco_source, generated_data
+from .data import VAL_FRACTION, LocateData, LocateTrainSet, Preprocess, coco_source, generated_data
 from .head import LocalizerConfig
 from .metrics import evaluate
 from .predictor import TASK
@@ -33,7 +33,7 @@ class LocateTrainConfig(TrainConfig):
         "choices": ["largest", "first"], "help": "which box of a COCO image is its main object"})
     train_images: int = field(default=8000, metadata={"help": "generated images per epoch"})
     val_images: int = field(default=500, metadata={"help": "generated validation images"})
-    val_fraction: float = field(default=0.125, metadata={
+    val_fraction: float = field(default=VAL_FRACTION, metadata={
         "help": "share of digits (or COCO images) held out for validation"})
     imgsz: int = field(default=128, metadata={"help": "input side (letterboxed)"})
     backbone: str = field(default="resnet", metadata={

@@ -34,7 +34,7 @@ class Augment:
     freq_width: int = 8  # mel bins per mask, at most
     time_masks: int = 2
     time_width: int = 15  # frames per mask, at most (10 ms each)
-    warp: float = 0.1  # vocal tract length perturbation: frequencies scaled by 1 +- this
+    warp: float = 0.2  # vocal tract length perturbation: frequencies scaled by 1 +- this
 
     def __post_init__(self) -> None:
         if not 0 <= self.warp < 1:

@@ -52,7 +52,7 @@ class SpeechTrainConfig(TrainConfig):
     dropout: float = 0.25
     augment: bool = field(default=True, metadata={
         "help": "speed, volume and noise perturbation, band warp (--warp) and SpecAugment"})
-    warp: float = field(default=0.2, metadata={
+    warp: float = field(default=Augment.warp, metadata={
         "help": "vocal tract length perturbation: frequencies scaled by 1 +- this (0: off)"})
     weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
     epochs: int = 45
