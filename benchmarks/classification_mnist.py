@@ -16,7 +16,7 @@ import numpy as np
 from neocog.apps.classification import DEFAULT_WEIGHTS, Classifier, ClassifyTrainConfig, train
 from neocog.apps.classification.data import load_split
 
-from common import SHARED, report
+from common import SHARED, report, run
 
 TARGET_ACCURACY, TARGET_SECONDS = 0.994, 150.0
 
@@ -50,4 +50,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

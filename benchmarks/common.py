@@ -7,11 +7,20 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from neocog.apps.common import run_main
+
 RESULTS = Path(__file__).parent / "results"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def run(main: Callable[[], None]) -> None:
+    """Run a benchmark's main(): a NeocogError (a missing or corrupt file, say) is one
+    line on stderr and exit status 1, as in the apps."""
+    raise SystemExit(run_main(lambda _argv: main()))
 
 
 def add_threads_option(parser: argparse.ArgumentParser, default: int) -> None:

@@ -25,7 +25,7 @@ from neocog.core.checkpoint import load_model, save_checkpoint
 from neocog.datasets.detection import read_coco
 from neocog.datasets.scenes import SceneConfig, make_scene
 
-from common import SHARED, report
+from common import SHARED, report, run
 
 ASSETS = DEFAULT_WEIGHTS.parent
 TARGET_MAP, TARGET_MAP50, TARGET_SECONDS = 0.70, 0.95, 1200.0
@@ -85,4 +85,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

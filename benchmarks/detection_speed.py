@@ -18,7 +18,7 @@ from neocog.apps.detection import Detector
 from neocog.apps.detection.data import read_mnist, write_scene_video
 from neocog.apps.detection.visualize import draw
 
-from common import SHARED, add_threads_option, report
+from common import SHARED, add_threads_option, report, run
 
 TARGET_FPS = 50.0
 
@@ -70,4 +70,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -19,7 +19,7 @@ import torch
 from neocog.apps.localization import DEFAULT_WEIGHTS, Localizer, LocateTrainConfig, evaluate, train
 from neocog.apps.localization.data import coco_source, unseen_digits
 
-from common import SHARED, report
+from common import SHARED, report, run
 
 TARGET_CORLOC, TARGET_IOU, TARGET_SECONDS = 0.97, 0.85, 600.0
 
@@ -81,4 +81,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

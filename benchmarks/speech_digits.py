@@ -30,7 +30,7 @@ from neocog.datasets.speech import (
     read_manifest,
 )
 
-from common import SHARED, add_threads_option, report
+from common import SHARED, add_threads_option, report, run
 
 TARGET_WER, TARGET_ACCURACY, TARGET_SECONDS = 0.05, 0.97, 1200.0
 FSDD = SHARED / "fsdd" / "recordings"
@@ -124,4 +124,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -20,7 +20,7 @@ import torch
 from neocog.apps.speech import Transcriber, error_rates
 from neocog.datasets.speech import DIGIT_WORDS, DigitBank, DigitSpec, read_fsdd
 
-from common import SHARED, add_threads_option, report
+from common import SHARED, add_threads_option, report, run
 
 TARGET_RTF, SECONDS, RATE = 0.01, 60.0, 8000
 
@@ -85,4 +85,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -25,7 +25,7 @@ from neocog.core.audio import log_mel
 from neocog.core.errors import NeocogError
 from neocog.datasets.audio import read_audio
 
-from common import SHARED, add_threads_option, report
+from common import SHARED, add_threads_option, report, run
 
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 TARGET_RATIO, TARGET_SECONDS = 0.9, 1800.0
@@ -134,4 +134,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

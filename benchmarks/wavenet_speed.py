@@ -18,7 +18,7 @@ import torch
 from neocog.apps.wavenet import DEFAULT_WEIGHTS, Synthesizer
 from neocog.apps.wavenet.fast import naive_generate
 
-from common import report
+from common import report, run
 
 TARGET_CACHED, TARGET_RATIO = 8000.0, 50.0
 
@@ -68,4 +68,4 @@ def main() -> None:
         "meets_target_cpu": median_cpu >= TARGET_CACHED and median_cpu / naive_cpu >= TARGET_RATIO})
 
 if __name__ == "__main__":
-    main()
+    run(main)
