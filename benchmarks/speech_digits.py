@@ -87,6 +87,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=SpeechTrainConfig.epochs)
     parser.add_argument("--warp", type=float, default=SpeechTrainConfig.warp)
     parser.add_argument("--dropout", type=float, default=SpeechTrainConfig.dropout)
+    parser.add_argument("--cepstra", type=int, default=SpeechTrainConfig.cepstra)
+    parser.add_argument("--layers", type=int, default=SpeechTrainConfig.layers,
+                        help="the CTC head's 1-D convs")
     parser.add_argument("--tag", default="", help="suffix of the result name (a variant)")
     add_threads_option(parser, 2)
     args = parser.parse_args()
@@ -94,8 +97,8 @@ def main() -> None:
     holdout = "" if args.ship else args.holdout
     name = ("speech_digits_ship" if args.ship else "speech_digits") + (f"_{args.tag}" if args.tag else "")
     cfg = SpeechTrainConfig(data=str(FSDD), holdout_speaker=holdout, epochs=args.epochs,
-                            warp=args.warp, dropout=args.dropout, project="runs/benchmarks",
-                            name=name)
+                            warp=args.warp, dropout=args.dropout, cepstra=args.cepstra,
+                            layers=args.layers, project="runs/benchmarks", name=name)
     shutil.rmtree(f"runs/benchmarks/speech/{name}", ignore_errors=True)
     started = time.perf_counter()
     result = train(cfg)
@@ -117,7 +120,8 @@ def main() -> None:
     report(name, rows, {
         "results": results, "train_seconds": seconds, "holdout_speaker": holdout,
         "epochs": cfg.epochs, "utterances_per_epoch": cfg.utterances, "n_mels": cfg.n_mels,
-        "warp": cfg.warp, "dropout": cfg.dropout,
+        "warp": cfg.warp, "dropout": cfg.dropout, "cepstra": cfg.cepstra,
+        "head_layers": cfg.layers,
         "width": cfg.width, "threads": args.threads, "shipped": args.ship,
         "meets_target": bool(headline["wer"] <= TARGET_WER and seconds <= TARGET_SECONDS
                              and (isolated is None or isolated >= TARGET_ACCURACY))})

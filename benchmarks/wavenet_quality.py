@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from neocog.apps.wavenet import DEFAULT_WEIGHTS, Synthesizer, WaveNetTrainConfig, train
-from neocog.apps.wavenet.data import list_items, split_items
+from neocog.apps.wavenet.data import Clip, list_items, split_items
 from neocog.apps.wavenet.metrics import bits_per_sample
 from neocog.apps.wavenet.train import load_clips
 from neocog.core.audio import log_mel
@@ -62,6 +62,14 @@ def score_vocoded(synth: Synthesizer, files: list[Path], recognise) -> dict[str,
     return scores
 
 
+def marginal_bits(reference: list[Clip], clips: list[Clip]) -> float:
+    """Bits per sample of the best model that ignores all context: the code histogram of
+    the `reference` clips (add-one smoothed), scored on `clips`. What the net must beat."""
+    counts = torch.bincount(torch.cat([c.targets for c in reference]), minlength=256) + 1.0
+    log2p = (counts / counts.sum()).log2()
+    return float(-log2p[torch.cat([c.targets for c in clips])].mean())
+
+
 def train_without(items: list, unseen: str, cfg: WaveNetTrainConfig) -> tuple[Path, float, int]:
     """Train on every speaker but `unseen` (2% held out to pick the best epoch)
     -> (best weights, training seconds, recordings trained on)."""
@@ -78,6 +86,9 @@ def main() -> None:
     parser.add_argument("--unseen", default="lucas", help="speaker held out of training")
     parser.add_argument("--epochs", type=int, default=WaveNetTrainConfig.epochs)
     parser.add_argument("--epoch-crops", type=int, default=WaveNetTrainConfig.epoch_crops)
+    parser.add_argument("--lpc-order", type=int, default=WaveNetTrainConfig.lpc_order,
+                        help="LPCNet-style envelope from the mel (0: a plain WaveNet)")
+    parser.add_argument("--tag", default="", help="suffix of the result name (a variant)")
     add_threads_option(parser, 2)
     parser.add_argument("--vocode-files", type=int, default=100,
                         help="unseen-speaker files vocoded (and transcribed): 10 per digit")
@@ -94,8 +105,9 @@ def main() -> None:
         transcriber()  # fail before training, not after
     items = list_items(args.data, "label,speaker")
     unseen = [i for i in items if i.speaker == args.unseen]
+    name = "wavenet_quality" + ("_rescored" if args.weights else "") + (f"_{args.tag}" if args.tag else "")
     cfg = WaveNetTrainConfig(epochs=args.epochs, epoch_crops=args.epoch_crops, val_clips=20,
-                             project="runs/benchmarks", name="wavenet_quality")
+                             lpc_order=args.lpc_order, project="runs/benchmarks", name=name)
     if args.weights:
         weights, seconds, trained_on = Path(args.weights), None, None
     else:
@@ -103,12 +115,18 @@ def main() -> None:
     synth = Synthesizer(weights)
     clips = load_clips(unseen, synth.model, 0, [], [])  # the unseen speaker: no names
     bits = bits_per_sample(synth.model, clips)
+    seen = [i for i in items if i.speaker != args.unseen][::4]  # a quarter of the training voices
+    marginal = marginal_bits(load_clips(seen, synth.model, 0, [], []), clips)
+    coded = "excitation codes" if synth.model.config.lpc_order else "sample codes"
     rows = [("unseen speaker", f"{args.unseen}: {len(unseen)} recordings, never trained on"),
-            ("bits per sample", f"{bits:.3f}  (8 = uniform over 256 mu-law codes)"),
+            ("bits per sample", f"{bits:.3f}  of the {coded} (8 = uniform over 256 mu-law codes)"),
+            ("context-free bits", f"{marginal:.3f}  (the training voices' code histogram: "
+                                  "what the net must beat)"),
             ("training wall s", f"{seconds:.1f}  (target <= {TARGET_SECONDS:.0f})"
                                 if seconds is not None else f"not trained here: scored {weights}")]
     result_json = {"unseen_speaker": args.unseen, "unseen_recordings": len(unseen),
-                   "bits_per_sample": bits, "train_seconds": seconds,
+                   "bits_per_sample": bits, "bits_of": coded, "context_free_bits": marginal,
+                   "train_seconds": seconds,
                    "train_recordings": trained_on, "weights": str(weights), "epochs": cfg.epochs,
                    "epoch_crops": cfg.epoch_crops, "crop_frames": cfg.crop_frames,
                    "batch_size": cfg.batch_size, "threads": args.threads,
@@ -130,7 +148,7 @@ def main() -> None:
                                        and seconds <= TARGET_SECONDS)
     if args.ship:
         shutil.copyfile(weights, DEFAULT_WEIGHTS)
-    report("wavenet_quality" + ("_rescored" if args.weights else ""), rows, result_json)
+    report(name, rows, result_json)
 
 
 if __name__ == "__main__":

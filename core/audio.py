@@ -35,12 +35,19 @@ class MelConfig:
     # (whisper's 80 dB): a clean recording's near-digital silence and a noisy one's hiss
     # then look alike. 0: no floor (only the 1e-10 guard against log(0)).
     top_db: float = 0.0
+    # Cepstral smoothing: keep this many DCT coefficients of each log-mel frame (the
+    # spectral envelope, as MFCCs do) and drop the rest (pitch harmonics and other fine
+    # detail that says more about the speaker than the word). 0: off.
+    cepstra: int = 0
 
     def __post_init__(self) -> None:
         if self.normalize not in NORMALIZATIONS:
             raise NeocogError(f"mel normalize must be one of {NORMALIZATIONS}, not {self.normalize!r}")
         if self.top_db < 0:
             raise NeocogError(f"mel top_db must be >= 0 dB (0: no floor), not {self.top_db}")
+        if not 0 <= self.cepstra <= self.n_mels:
+            raise NeocogError(f"mel cepstra must be in [0, n_mels={self.n_mels}] (0: off), "
+                              f"not {self.cepstra}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +74,10 @@ def log_mel(wave: Tensor, cfg: MelConfig) -> Tensor:
     if cfg.top_db:
         floor = logmel.amax(dim=(-2, -1), keepdim=True) - cfg.top_db * math.log(10) / 10
         logmel = torch.maximum(logmel, floor)
+    if cfg.cepstra:
+        dct = torchaudio.functional.create_dct(cfg.cepstra, cfg.n_mels, "ortho")  # (n_mels, c)
+        # DCT, keep `cepstra` coefficients, inverse DCT: one symmetric (n_mels, n_mels) matrix
+        logmel = (dct @ dct.T).to(logmel.device) @ logmel
     if cfg.normalize == "per_band":
         logmel = logmel - logmel.mean(dim=-1, keepdim=True)
     if cfg.normalize != "none":

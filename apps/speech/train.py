@@ -45,6 +45,9 @@ class SpeechTrainConfig(TrainConfig):
         "choices": list(NORMALIZATIONS), "help": "log-mel normalisation (stored with the model)"})
     top_db: float = field(default=35.0, metadata={
         "help": "log-mel floor, dB below each utterance's peak (0: none; stored with the model)"})
+    cepstra: int = field(default=0, metadata={
+        "help": "cepstral smoothing: DCT coefficients of each log-mel frame kept (0: off; "
+                "stored with the model)"})
     width: int = 16
     depth: int = 1
     hidden: int = field(default=128, metadata={"help": "channels of the head's 1-D convs"})
@@ -104,7 +107,8 @@ def is_fsdd(data: str) -> bool:
 
 def train(cfg: SpeechTrainConfig) -> TrainResult:
     """Train per `cfg`; validation WER (greedy decoding) picks the best epoch."""
-    mel = MelConfig(n_mels=cfg.n_mels, normalize=cfg.normalize, top_db=cfg.top_db)
+    mel = MelConfig(n_mels=cfg.n_mels, normalize=cfg.normalize, top_db=cfg.top_db,
+                    cepstra=cfg.cepstra)
     augment = Augment(warp=cfg.warp) if cfg.augment else None  # bad options fail here, early
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
     model = build_recognizer(cfg)

@@ -18,6 +18,8 @@ from neocog.core.audio import MelConfig, log_mel
 from neocog.core.errors import NeocogError
 from neocog.datasets.audio import list_audio, read_audio
 
+from .lpc import predict, predictors
+
 QUANTIZATION = 256  # mu-law classes (8-bit mu-law, as in the WaveNet paper)
 SILENCE = 128  # the mu-law code of 0.0: the "previous sample" at t = 0
 
@@ -35,6 +37,13 @@ class Clip:
     mel: Tensor  # (n_mels, T // hop + 1) log-mel of the whole recording
     speaker: int  # 0 = none
     label: int
+    pred: Tensor | None = None  # LongTensor[T] mu-law codes of the LPC prediction (LPC models)
+    excitation: Tensor | None = None  # LongTensor[T] codes of sample - prediction (LPC models)
+
+    @property
+    def targets(self) -> Tensor:
+        """What the model is trained to predict: the excitation (LPC models) or the samples."""
+        return self.codes if self.excitation is None else self.excitation
 
 
 def mu_law_encode(wave: Tensor) -> Tensor:
@@ -91,15 +100,25 @@ def index_of(name: str, names: list[str]) -> int:
     return names.index(name) + 1 if name in names else 0
 
 
+def lpc_codes(wave: Tensor, mel: MelConfig, order: int) -> tuple[Tensor, Tensor]:
+    """float Tensor[T] -> (codes of the LPC prediction from its own mel, codes of the
+    excitation wave - prediction over its scale), both LongTensor[T]."""
+    lpc = predictors(wave, mel, order)
+    pred = predict(wave, lpc.coeffs)
+    return mu_law_encode(pred), mu_law_encode((wave - pred) / lpc.scale)
+
+
 def load_clip(item: AudioItem, mel: MelConfig, min_samples: int, speakers: list[str],
-              labels: list[str]) -> Clip:
-    """Read one file; recordings shorter than `min_samples` are padded with silence."""
+              labels: list[str], lpc_order: int = 0) -> Clip:
+    """Read one file; recordings shorter than `min_samples` are padded with silence.
+    lpc_order > 0 adds the prediction and excitation codes an LPC WaveNet trains on."""
     audio = read_audio(item.path, mel.sample_rate)
     wave = torch.from_numpy(audio.samples)
     if wave.shape[0] < min_samples:
         wave = torch.nn.functional.pad(wave, (0, min_samples - wave.shape[0]))
-    return Clip(mu_law_encode(wave), log_mel(wave, mel),
-                index_of(item.speaker, speakers), index_of(item.label, labels))
+    pred, excitation = lpc_codes(wave, mel, lpc_order) if lpc_order else (None, None)
+    return Clip(mu_law_encode(wave), log_mel(wave, mel), index_of(item.speaker, speakers),
+                index_of(item.label, labels), pred, excitation)
 
 
 class CropDataset(Dataset):
@@ -107,9 +126,11 @@ class CropDataset(Dataset):
     from a clip drawn at random (Python's `random`, which the trainer seeds per epoch).
 
     One item: ({"codes": LongTensor[T] previous samples, "mel": (n_mels, frames + 1),
-    "speaker": LongTensor[], "label": LongTensor[]}, LongTensor[T] target codes).
-    Conditioning is dropped at random (mel -> zeros, names -> 0 = none) so one model
-    also generates without it.
+    "speaker": LongTensor[], "label": LongTensor[], and for LPC clips "pred" and
+    "excitation": LongTensor[T]}, LongTensor[T] target codes). Conditioning is dropped at
+    random (mel -> zeros, names -> 0 = none) so one model also generates without it; an
+    LPC clip without its mel has no envelope either: prediction 0 (silence codes), and the
+    excitation is the sample itself.
     """
 
     def __init__(self, clips: list[Clip], frames: int, hop: int, crops: int,
@@ -128,13 +149,22 @@ class CropDataset(Dataset):
         silence = torch.full((1,), SILENCE, dtype=torch.long)
         codes = torch.cat([silence, clip.codes])[start: start + length + 1]  # 1 sample of past
         mel = clip.mel[:, f0: f0 + self.frames + 1]
-        if random.random() < self.drop_mel:
+        drop_mel = random.random() < self.drop_mel
+        if drop_mel:
             mel = torch.zeros_like(mel)
         keep = random.random() >= self.drop_global
         inputs = {"codes": codes[:-1], "mel": mel,
                   "speaker": torch.tensor(clip.speaker if keep else 0),
                   "label": torch.tensor(clip.label if keep else 0)}
-        return inputs, codes[1:]
+        targets = codes[1:]
+        if clip.pred is not None:  # without the mel: no envelope, as the model's defaults
+            inputs |= {"pred": torch.full_like(targets, SILENCE), "excitation": inputs["codes"]}
+            if not drop_mel:
+                end = start + targets.shape[0]
+                inputs["pred"] = clip.pred[start: end]
+                inputs["excitation"] = torch.cat([silence, clip.excitation])[start: end]
+                targets = clip.excitation[start: end]
+        return inputs, targets
 
 
 def split_items(items: list[AudioItem], val_fraction: float, seed: int

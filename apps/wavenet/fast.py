@@ -15,11 +15,14 @@ Folds done once at load time (exact algebra, so logits match the full forward pa
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import Tensor
 
-from .data import QUANTIZATION, SILENCE
+from .data import QUANTIZATION, SILENCE, mu_law_decode
+from .lpc import Predictors
 from .model import WaveNet
 
 
@@ -37,6 +40,10 @@ class FastGenerator:
         self.g, self.r, self.dilations = g, r, cfg.dilations
         n, width = len(self.dilations), r + g + 1
         self.embed = _np(model.embed.weight)  # (256, R)
+        self.embed_pred = self.embed_excitation = None
+        if model.embed_pred is not None:
+            self.embed_pred = _np(model.embed_pred.weight)
+            self.embed_excitation = _np(model.embed_excitation.weight)
         self.half = np.where(np.arange(2 * g) < g, 1.0, 0.5).astype(np.float32)  # (2G,)
         # (2G, R, 2) conv weight -> rows [current tap; past tap] = (4G, R)
         self.w_in = [np.concatenate([_np(b.conv.weight[:, :, 1]), _np(b.conv.weight[:, :, 0])])
@@ -93,11 +100,17 @@ class FastGenerator:
                        for i, d in enumerate(self.dilations)]
         self.t = 0
 
-    def step(self, code: int) -> np.ndarray:
-        """Feed the previous sample's mu-law code; -> logits (256,) of the next sample
-        (a buffer the next step overwrites)."""
+    def step(self, code: int, pred: int = SILENCE, excitation: int | None = None) -> np.ndarray:
+        """Feed the previous sample's mu-law code (and, LPC models, the code of the next
+        sample's prediction and the previous excitation code, default `code`: no
+        envelope); -> logits (256,) of the next sample, or of its excitation (a buffer the
+        next step overwrites)."""
         t = self.t
-        np.copyto(self.state[0, : self.r], self.embed[code])
+        x = self.state[0, : self.r]
+        np.copyto(x, self.embed[code])
+        if self.embed_pred is not None:
+            x += self.embed_pred[pred]
+            x += self.embed_excitation[code if excitation is None else excitation]
         for d, ring, bias, w_in, w_res, x, row, x_next, gate, p, p_now, p_past, z, z_tanh, \
                 z_sigm in self.layers:
             slot = ring[t % d]
@@ -117,17 +130,62 @@ class FastGenerator:
         return np.dot(self.w2, hidden, out=self.logits)
 
     def generate(self, inputs: dict[str, Tensor], length: int, temperature: float = 1.0,
-                 seed: int = 0, first: int | None = None) -> np.ndarray:
+                 seed: int = 0, first: int | None = None,
+                 lpc: Predictors | None = None) -> np.ndarray:
         """Sample `length` mu-law codes -> int64 (length,). temperature 0 takes the argmax.
-        `first` is the code fed at step 0 (default: the code of silence)."""
+        `first` is the code fed at step 0 (default: the code of silence). `lpc`: an LPC
+        model's predictors for `length` samples, or None (no envelope)."""
         self.reset(inputs, length)
         draw = Sampler(temperature, seed, len(self.embed))
+        envelope = Envelope(lpc, length)
         codes = np.empty(length, np.int64)
-        code = SILENCE if first is None else first
+        code = excitation = SILENCE if first is None else first
         for t in range(length):
-            code = draw(self.step(code))
+            excitation = draw(self.step(code, envelope.prediction(t), excitation))
+            code = envelope.sample(t, excitation)
             codes[t] = code
         return codes
+
+
+MU = QUANTIZATION - 1
+LOG1P_MU = math.log1p(MU)
+
+
+def mu_code(x: float) -> int:
+    """One sample in [-1, 1] -> its mu-law code, as torchaudio.functional.mu_law_encoding."""
+    return int((math.copysign(math.log1p(MU * abs(x)) / LOG1P_MU, x) + 1) / 2 * MU + 0.5)
+
+
+class Envelope:
+    """The linear prediction of LPCNet-style sampling: before step t, the code of the
+    prediction p[t] from the samples made so far; after it, sample = p[t] + scale[t] x
+    the drawn excitation. Without predictors it is the identity: prediction 0 (silence),
+    and the drawn code is the sample."""
+
+    def __init__(self, lpc: Predictors | None, length: int) -> None:
+        self.table = _np(mu_law_decode(torch.arange(QUANTIZATION)))  # code -> value
+        self.coeffs = self.scale = None
+        self.order = 0
+        if lpc is not None:
+            # -a[t, order..1], to line up with the samples t - order .. t - 1
+            self.coeffs = -lpc.coeffs.flip(1)[:, :-1].double().numpy()
+            self.scale = lpc.scale.double().numpy()
+            self.order = self.coeffs.shape[1]
+        self.past = np.zeros(length + self.order)  # samples, `order` zeros before the start
+        self.p = 0.0
+
+    def prediction(self, t: int) -> int:
+        if self.coeffs is None:
+            return SILENCE
+        self.p = float(np.dot(self.coeffs[t], self.past[t: t + self.order]))
+        return mu_code(min(1.0, max(-1.0, self.p)))
+
+    def sample(self, t: int, drawn: int) -> int:
+        if self.coeffs is None:
+            return drawn
+        value = min(1.0, max(-1.0, self.p + self.scale[t] * float(self.table[drawn])))
+        self.past[t + self.order] = value
+        return mu_code(value)
 
 
 class Sampler:
@@ -153,22 +211,29 @@ class Sampler:
 
 @torch.no_grad()
 def naive_generate(model: WaveNet, inputs: dict[str, Tensor], length: int,
-                   temperature: float = 1.0, seed: int = 0,
-                   prompt: Tensor | None = None) -> np.ndarray:
+                   temperature: float = 1.0, seed: int = 0, prompt: Tensor | None = None,
+                   lpc: Predictors | None = None) -> np.ndarray:
     """Reference sampler: a full forward pass over the last receptive field per sample.
     `prompt` (LongTensor[1, P]) replaces the single silence code heard before step 0;
-    `inputs`' mel then covers P - 1 + length samples."""
+    `inputs`' mel then covers P - 1 + length samples. `lpc` as FastGenerator.generate
+    (no prompt then: the predictors start at step 0)."""
     rf = model.config.receptive_field
     history = torch.full((1, 1), SILENCE, dtype=torch.long) if prompt is None else prompt
-    cond, glob = model.conditioning(inputs, history.shape[1] - 1 + length)
     offset = history.shape[1] - 1
+    preds = torch.full((1, offset), SILENCE, dtype=torch.long)  # the prompt's: no envelope
+    excitations = history.clone()  # ... so its excitations are its samples
+    cond, glob = model.conditioning(inputs, offset + length)
     draw = Sampler(temperature, seed, QUANTIZATION)
+    envelope = Envelope(lpc, length)
     codes = np.empty(length, np.int64)
     for t in range(length):
+        preds = torch.cat([preds, torch.tensor([[envelope.prediction(t)]])], dim=1)
         window = history[:, -rf:]
         now = offset + t  # index of the sample being predicted
         local = None if cond is None else cond[..., now + 1 - window.shape[1]: now + 1]
-        logits = model.run(window, local, glob)[0, :, -1].numpy()
-        codes[t] = draw(logits)
+        x = model.embed_inputs(window, preds[:, -rf:], excitations[:, -rf:])
+        excitation = draw(model.run(x, local, glob)[0, :, -1].numpy())
+        codes[t] = envelope.sample(t, excitation)
         history = torch.cat([history, torch.tensor([[codes[t]]])], dim=1)
+        excitations = torch.cat([excitations, torch.tensor([[excitation]])], dim=1)
     return codes

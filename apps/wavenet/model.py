@@ -9,6 +9,16 @@ The model reads `inputs = {"codes": LongTensor[B, T], "mel": Tensor[B, n_mels, F
 "speaker": LongTensor[B], "label": LongTensor[B]}`: codes[:, t] is the mu-law code of
 the sample BEFORE target t, mel frame t // hop_length describes target t. Index 0 of
 the speaker and label tables means "none" (unconditioned).
+
+With `lpc_order > 0` it is an LPCNet-style WaveNet (Valin & Skoglund 2019): the 256
+outputs are the codes of the excitation (target minus its linear prediction from the
+samples before it, over the level the mel implies; `lpc.py`), and as in LPCNet the
+inputs also hold "pred", LongTensor[B, T], the code of target t's prediction, and
+"excitation", LongTensor[B, T], the excitation code of the sample before target t (the
+glottal pulses are plainer there than in the samples). The envelope and the level then
+cost the network nothing: a small net spends itself on the excitation. Without "pred"
+and "excitation" there is no envelope: prediction 0 (silence codes), and the excitation
+is the sample itself.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from neocog.core.audio import MelConfig
 from neocog.core.blocks import CausalConv1d
 from neocog.core.registry import MODELS
 
-from .data import QUANTIZATION
+from .data import QUANTIZATION, SILENCE
 
 TASK = "wavenet"
 KERNEL = 2  # taps of each dilated conv: x[t - d] and x[t] (what the fast generator caches)
@@ -41,6 +51,7 @@ class WaveNetConfig:
     n_labels: int = 0  # label names, not counting index 0 = "none"
     global_channels: int = 16  # width of the speaker / label embeddings
     cond_channels: int = 32  # width of the upsampled mel features; 0 = no local conditioning
+    lpc_order: int = 0  # > 0: inputs carry the LPC prediction, outputs are the excitation
     mel: dict[str, Any] = field(default_factory=lambda: MelConfig().to_dict())
 
     @property
@@ -109,6 +120,10 @@ class WaveNet(nn.Module):
         super().__init__()
         self.config, self.task = cfg, TASK
         self.embed = nn.Embedding(QUANTIZATION, cfg.residual_channels)
+        self.embed_pred = self.embed_excitation = None
+        if cfg.lpc_order:
+            self.embed_pred = nn.Embedding(QUANTIZATION, cfg.residual_channels)
+            self.embed_excitation = nn.Embedding(QUANTIZATION, cfg.residual_channels)
         self.speaker = self.label = None
         if cfg.global_channels:
             self.speaker = nn.Embedding(cfg.n_speakers + 1, cfg.global_channels)
@@ -146,12 +161,22 @@ class WaveNet(nn.Module):
 
     def forward(self, inputs: dict[str, Tensor]) -> Tensor:
         codes = inputs["codes"]
-        return self.run(codes, *self.conditioning(inputs, codes.shape[-1]))
+        x = self.embed_inputs(codes, inputs.get("pred"), inputs.get("excitation"))
+        return self.run(x, *self.conditioning(inputs, codes.shape[-1]))
 
-    def run(self, codes: Tensor, cond: Tensor | None, glob: Tensor | None) -> Tensor:
-        """codes LongTensor[B, T], cond (B, C, T) or None, glob (B, E) or None
+    def embed_inputs(self, codes: Tensor, pred: Tensor | None = None,
+                     excitation: Tensor | None = None) -> Tensor:
+        """LongTensor[B, T] codes (and, LPC models, prediction and previous excitation
+        codes; None = no envelope) -> Tensor[B, R, T], the first residual layer's input."""
+        x = self.embed(codes)  # (B, T, R)
+        if self.embed_pred is not None:
+            x = x + self.embed_pred(torch.full_like(codes, SILENCE) if pred is None else pred)
+            x = x + self.embed_excitation(codes if excitation is None else excitation)
+        return x.transpose(1, 2)  # (B, T, R) -> (B, R, T)
+
+    def run(self, x: Tensor, cond: Tensor | None, glob: Tensor | None) -> Tensor:
+        """embedded inputs (B, R, T), cond (B, C, T) or None, glob (B, E) or None
         -> logits (B, 256, T)."""
-        x = self.embed(codes).transpose(1, 2)  # (B, T, R) -> (B, R, T)
         skips = 0
         for block in self.blocks:
             x, skip = block(x, cond, glob)
@@ -184,4 +209,7 @@ def summary(model: WaveNet) -> str:
                  f"{len(cfg.dilations)} layers in {cfg.stacks} stack(s); "
                  f"channels residual {cfg.residual_channels}, gate {cfg.gate_channels}, "
                  f"skip {cfg.skip_channels}; {total} parameters")
+    if cfg.lpc_order:
+        lines.append(f"LPC: order-{cfg.lpc_order} predictors from the mel give the envelope; "
+                     "the 256 outputs are the excitation's mu-law codes")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from neocog.core.errors import NeocogError
 
 from .data import index_of, mu_law_decode
 from .fast import FastGenerator
+from .lpc import predictors
 from .model import TASK, WaveNet
 
 DEFAULT_WEIGHTS = Path(__file__).parent / "assets" / "fsdd_default.safetensors"
@@ -55,10 +56,15 @@ class Synthesizer:
 
     def vocode(self, wave: np.ndarray, speaker: str = "", temperature: float = 1.0,
                seed: int = 0) -> np.ndarray:
-        """float32 (T,) at `sample_rate` -> a resynthesis (T,) from its own log-mel."""
-        mel = log_mel(torch.from_numpy(wave), self.mel).unsqueeze(0)  # (1, n_mels, frames)
+        """float32 (T,) at `sample_rate` -> a resynthesis (T,) from its own log-mel (an LPC
+        model also reads its spectral envelope from it)."""
+        samples = torch.from_numpy(wave)
+        mel = log_mel(samples, self.mel).unsqueeze(0)  # (1, n_mels, frames)
         inputs = self.names(speaker, "") | {"mel": mel}
-        return self._decode(self.generator.generate(inputs, len(wave), temperature, seed))
+        order = self.model.config.lpc_order
+        lpc = predictors(samples, self.mel, order) if order else None
+        return self._decode(self.generator.generate(inputs, len(wave), temperature, seed,
+                                                    lpc=lpc))
 
     @staticmethod
     def _decode(codes: np.ndarray) -> np.ndarray:

@@ -32,10 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     clips = load_clips(items, synth.model, 0, synth.speakers, synth.labels)
     bits = bits_per_sample(synth.model, clips)
     samples = sum(c.codes.shape[0] for c in clips)
+    # An LPC model is scored on what it draws: the excitation, the envelope being given.
+    codes = "excitation" if synth.model.config.lpc_order else "sample"
     if cfg.json:
-        print_json({"files": len(clips), "samples": samples, "bits_per_sample": bits})
+        print_json({"files": len(clips), "samples": samples, "bits_per_sample": bits,
+                    "codes": codes})
     else:
-        print(f"{bits:.4f} bits per sample over {len(clips)} files ({samples} samples)")
+        print(f"{bits:.4f} bits per sample ({codes} codes) over {len(clips)} files "
+              f"({samples} samples)")
     return 0
 
 
