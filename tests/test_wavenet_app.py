@@ -13,10 +13,10 @@ from neocog.apps import cli
 from neocog.apps.wavenet import DEFAULT_WEIGHTS, FastGenerator, Synthesizer, WaveNet, WaveNetConfig
 from neocog.apps.wavenet.data import SILENCE, list_items, mu_law_decode, mu_law_encode, split_items
 from neocog.apps.wavenet.fast import naive_generate
-from neocog.apps.wavenet.lpc import Predictors
 from neocog.apps.wavenet.metrics import bits_per_sample
 from neocog.apps.wavenet.train import load_clips
 from neocog.core.checkpoint import load_model, save_checkpoint
+from neocog.core.lpc import Predictors
 from neocog.datasets.audio import read_audio
 
 from .conftest import SHARED

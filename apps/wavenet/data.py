@@ -16,9 +16,8 @@ from torch.utils.data import Dataset
 
 from neocog.core.audio import MelConfig, log_mel
 from neocog.core.errors import NeocogError
+from neocog.core.lpc import predict, predictors
 from neocog.datasets.audio import list_audio, read_audio
-
-from .lpc import predict, predictors
 
 QUANTIZATION = 256  # mu-law classes (8-bit mu-law, as in the WaveNet paper)
 SILENCE = 128  # the mu-law code of 0.0: the "previous sample" at t = 0

@@ -21,8 +21,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from neocog.core.lpc import Predictors
+
 from .data import QUANTIZATION, SILENCE, mu_law_decode
-from .lpc import Predictors
 from .model import WaveNet
 
 

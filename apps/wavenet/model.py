@@ -12,7 +12,7 @@ the speaker and label tables means "none" (unconditioned).
 
 With `lpc_order > 0` it is an LPCNet-style WaveNet (Valin & Skoglund 2019): the 256
 outputs are the codes of the excitation (target minus its linear prediction from the
-samples before it, over the level the mel implies; `lpc.py`), and as in LPCNet the
+samples before it, over the level the mel implies; `core/lpc.py`), and as in LPCNet the
 inputs also hold "pred", LongTensor[B, T], the code of target t's prediction, and
 "excitation", LongTensor[B, T], the excitation code of the sample before target t (the
 glottal pulses are plainer there than in the samples). The envelope and the level then

@@ -11,10 +11,10 @@ import torch
 from neocog.core.audio import log_mel
 from neocog.core.checkpoint import load_model
 from neocog.core.errors import NeocogError
+from neocog.core.lpc import predictors
 
 from .data import index_of, mu_law_decode
 from .fast import FastGenerator
-from .lpc import predictors
 from .model import TASK, WaveNet
 
 DEFAULT_WEIGHTS = Path(__file__).parent / "assets" / "fsdd_default.safetensors"

@@ -1,6 +1,7 @@
-"""Linear prediction from the log-mel (LPCNet-style WaveNet): Levinson-Durbin against
-SciPy's Toeplitz solver, the envelope of a real recording, the teacher-forced prediction
-against its definition, and the crops an LPC WaveNet trains on."""
+"""Linear prediction from the log-mel (`core/lpc.py`: the LPC WaveNet and the speech app's
+synthetic voices): Levinson-Durbin against SciPy's Toeplitz solver, the envelope and
+level of a real recording, prediction and synthesis against their definitions, and the
+crops an LPC WaveNet trains on."""
 
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from scipy.linalg import solve_toeplitz
 import neocog.apps.wavenet as wavenet_app
 from neocog.apps.wavenet.data import SILENCE, AudioItem, CropDataset, load_clip, mu_law_encode
 from neocog.apps.wavenet.fast import mu_code
-from neocog.apps.wavenet.lpc import (
+from neocog.core.audio import MelConfig
+from neocog.core.lpc import (
     EXCITATION_SCALE,
     levinson,
     lpc_from_log_mel,
@@ -20,8 +22,8 @@ from neocog.apps.wavenet.lpc import (
     predict,
     predictors,
     raw_log_mel,
+    synthesize,
 )
-from neocog.core.audio import MelConfig
 from neocog.datasets.audio import read_audio
 
 SAMPLE = Path(wavenet_app.__file__).parent / "assets" / "samples" / "7_lucas_0.wav"
@@ -73,6 +75,14 @@ def test_prediction_is_the_weighted_sum_of_the_samples_before():
     for t in (0, 1, 3, 49):
         expected = -sum(float(coeffs[t, k] * wave[t - k]) for k in range(1, 4) if t - k >= 0)
         assert float(pred[t]) == pytest.approx(expected, abs=1e-5)
+
+
+def test_synthesis_filter_inverts_the_prediction_across_frames():
+    wave, mel = recording(), MelConfig()
+    coeffs, _ = lpc_from_log_mel(raw_log_mel(wave, mel), mel, 16)
+    excitation = wave - predict(wave, per_sample(coeffs, wave.shape[0], mel.hop_length))
+    rebuilt = synthesize(excitation, coeffs, mel.hop_length)
+    assert float((rebuilt - wave).abs().max()) < 1e-5  # every frame switch is exact
 
 
 def test_per_sample_takes_the_nearest_frame():
