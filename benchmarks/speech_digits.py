@@ -88,8 +88,6 @@ def main() -> None:
     parser.add_argument("--warp", type=float, default=SpeechTrainConfig.warp)
     parser.add_argument("--dropout", type=float, default=SpeechTrainConfig.dropout)
     parser.add_argument("--cepstra", type=int, default=SpeechTrainConfig.cepstra)
-    parser.add_argument("--revoice", type=int, default=SpeechTrainConfig.revoice,
-                        help="synthetic voices per training speaker")
     parser.add_argument("--layers", type=int, default=SpeechTrainConfig.layers,
                         help="the CTC head's 1-D convs")
     parser.add_argument("--tag", default="", help="suffix of the result name (a variant)")
@@ -100,8 +98,7 @@ def main() -> None:
     name = ("speech_digits_ship" if args.ship else "speech_digits") + (f"_{args.tag}" if args.tag else "")
     cfg = SpeechTrainConfig(data=str(FSDD), holdout_speaker=holdout, epochs=args.epochs,
                             warp=args.warp, dropout=args.dropout, cepstra=args.cepstra,
-                            layers=args.layers, revoice=args.revoice, project="runs/benchmarks",
-                            name=name)
+                            layers=args.layers, project="runs/benchmarks", name=name)
     shutil.rmtree(f"runs/benchmarks/speech/{name}", ignore_errors=True)
     started = time.perf_counter()
     result = train(cfg)
@@ -124,7 +121,7 @@ def main() -> None:
         "results": results, "train_seconds": seconds, "holdout_speaker": holdout,
         "epochs": cfg.epochs, "utterances_per_epoch": cfg.utterances, "n_mels": cfg.n_mels,
         "warp": cfg.warp, "dropout": cfg.dropout, "cepstra": cfg.cepstra,
-        "head_layers": cfg.layers, "revoice": cfg.revoice,
+        "head_layers": cfg.layers,
         "width": cfg.width, "threads": args.threads, "shipped": args.ship,
         "meets_target": bool(headline["wer"] <= TARGET_WER and seconds <= TARGET_SECONDS
                              and (isolated is None or isolated >= TARGET_ACCURACY))})

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import numpy as np
 import torch
-from scipy.signal import lfilter, lfiltic
 from torch import Tensor
 
 from neocog.core.audio import MelConfig, log_mel, mel_transform
@@ -107,19 +105,3 @@ def predict(wave: Tensor, coeffs: Tensor) -> Tensor:
     return -(past.flip(1) * coeffs[:, 1:]).sum(1)
 
 
-
-def synthesize(excitation: Tensor, frames: Tensor, hop: int) -> Tensor:
-    """The all-pole filter 1 / A(z) of each frame over its samples: excitation Tensor[T],
-    frame predictors Tensor[F, order + 1] -> Tensor[T], x[t] = e[t] - sum a[k] x[t - k];
-    the inverse of `predict`. Each frame's filter starts from the true past output
-    (`lfiltic`), so changing predictors between frames is exact, not a state guess."""
-    e, a = excitation.double().numpy(), frames.double().numpy()
-    out = np.zeros_like(e)
-    frame = per_sample(torch.arange(a.shape[0]), len(e), hop).numpy()
-    starts = np.flatnonzero(np.diff(frame, prepend=-1))  # first sample of each frame's run
-    order = a.shape[1] - 1
-    for start, end in zip(starts, [*starts[1:], len(e)], strict=True):
-        past = out[max(0, start - order): start][::-1]  # x[t - 1], x[t - 2], ...
-        state = lfiltic([1.0], a[frame[start]], past)
-        out[start:end] = lfilter([1.0], a[frame[start]], e[start:end], zi=state)[0]
-    return torch.from_numpy(out).to(excitation.dtype)

@@ -109,13 +109,6 @@ class DigitBank:
             self.by_speaker.setdefault(r.speaker, []).append((r.digit, wave))
         self.speakers = sorted(self.by_speaker)
 
-    def add_speaker(self, name: str, takes: list[tuple[int, np.ndarray]]) -> None:
-        """One more voice: (digit, wave float32 (T,)) takes, at the bank's sample rate."""
-        if name in self.by_speaker:
-            raise NeocogError(f"DigitBank: speaker '{name}' is already in the bank")
-        self.by_speaker[name] = takes
-        self.speakers = sorted(self.by_speaker)
-
     def utterance(self, rng: np.random.Generator, spec: DigitSpec,
                   count: int | None = None) -> tuple[np.ndarray, str, str]:
         """One connected-digit utterance of one random speaker: (wave float32 (T,), text,

@@ -1,7 +1,6 @@
-"""Linear prediction from the log-mel (`core/lpc.py`: the LPC WaveNet and the speech app's
-synthetic voices): Levinson-Durbin against SciPy's Toeplitz solver, the envelope and
-level of a real recording, prediction and synthesis against their definitions, and the
-crops an LPC WaveNet trains on."""
+"""Linear prediction from the log-mel (`core/lpc.py`, for the LPC WaveNet): Levinson-Durbin
+against SciPy's Toeplitz solver, the envelope and level of a real recording, the
+prediction against its definition, and the crops an LPC WaveNet trains on."""
 
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from neocog.core.lpc import (
     predict,
     predictors,
     raw_log_mel,
-    synthesize,
 )
 from neocog.datasets.audio import read_audio
 
@@ -75,14 +73,6 @@ def test_prediction_is_the_weighted_sum_of_the_samples_before():
     for t in (0, 1, 3, 49):
         expected = -sum(float(coeffs[t, k] * wave[t - k]) for k in range(1, 4) if t - k >= 0)
         assert float(pred[t]) == pytest.approx(expected, abs=1e-5)
-
-
-def test_synthesis_filter_inverts_the_prediction_across_frames():
-    wave, mel = recording(), MelConfig()
-    coeffs, _ = lpc_from_log_mel(raw_log_mel(wave, mel), mel, 16)
-    excitation = wave - predict(wave, per_sample(coeffs, wave.shape[0], mel.hop_length))
-    rebuilt = synthesize(excitation, coeffs, mel.hop_length)
-    assert float((rebuilt - wave).abs().max()) < 1e-5  # every frame switch is exact
 
 
 def test_per_sample_takes_the_nearest_frame():

@@ -2,7 +2,6 @@
 small LibriSpeech / Speech Commands / manifest trees made here."""
 
 import json
-from pathlib import Path
 
 import librosa
 import numpy as np
@@ -10,13 +9,9 @@ import pytest
 import soundfile as sf
 import torch
 
-import neocog.apps.speech as speech_app
-from neocog.apps.speech import Transcriber
-from neocog.apps.speech.data import Augment, revoice, warp_bands, with_voices
+from neocog.apps.speech.data import Augment, warp_bands
 from neocog.core.audio import MelConfig, log_mel
 from neocog.core.errors import NeocogError
-from neocog.core.lpc import lpc_from_log_mel, per_sample, predict, raw_log_mel
-from neocog.datasets.audio import read_audio
 from neocog.datasets.speech import (
     DigitBank,
     DigitSpec,
@@ -139,39 +134,3 @@ def test_band_warp_moves_a_formant_by_alpha():
 def test_a_warp_outside_0_1_is_refused(warp):
     with pytest.raises(NeocogError, match="warp must be in \\[0, 1\\)"):
         Augment(warp=warp)
-
-
-SAMPLE = (Path(speech_app.__file__).parent / "assets" / "samples"
-          / "digits_jackson_seven_nine_zero_one.wav")  # shipped with the package
-
-
-@pytest.mark.parametrize("pitch", [90.0, 200.0])
-def test_a_revoiced_take_keeps_its_words_and_level_and_takes_the_new_pitch(pitch):
-    mel = MelConfig(n_mels=40, normalize="per_band", top_db=35.0)
-    wave = read_audio(SAMPLE, 8000).samples
-    new = revoice(wave, mel, pitch, np.random.default_rng(0))
-    assert new.shape == wave.shape and new.dtype == np.float32
-    assert 0.5 < np.sqrt((new**2).mean() / (wave**2).mean()) < 2  # the level comes from the mel
-    assert Transcriber().transcribe(new, sample_rate=8000) == "seven nine zero one"
-    # Whitened by its own envelope, the new voice is a pulse train at the new period.
-    x = torch.from_numpy(new)
-    coeffs, _ = lpc_from_log_mel(raw_log_mel(x, mel), mel, 16)
-    residual = (x - predict(x, per_sample(coeffs, len(x), mel.hop_length))).numpy()
-    lags = np.arange(20, 200)  # 2.5-25 ms
-    corr = [residual[:-lag] @ residual[lag:] for lag in lags]
-    assert abs(lags[int(np.argmax(corr))] - 8000 / pitch) <= 2
-
-
-def test_synthetic_voices_are_added_to_a_copy_of_the_bank(fsdd):
-    mel = MelConfig(n_mels=40)
-    bank = DigitBank([r for r in fsdd if r.take < 2], 8000)
-    voiced = with_voices(bank, 2, mel, seed=0)
-    assert voiced.speakers == sorted(bank.speakers + [f"{s}~{k}" for s in bank.speakers
-                                                      for k in range(2)])
-    assert "jackson~0" not in bank.by_speaker  # the original bank is untouched
-    originals, copies = bank.by_speaker["jackson"], voiced.by_speaker["jackson~1"]
-    assert [d for d, _ in copies] == [d for d, _ in originals]
-    assert all(len(c) == len(o) and not np.allclose(c, o)
-               for (_, c), (_, o) in zip(copies, originals, strict=True))
-    with pytest.raises(NeocogError, match="already in the bank"):
-        voiced.add_speaker("jackson~0", [])

@@ -7,7 +7,6 @@ and time masks (Park et al. 2019).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import librosa
@@ -20,14 +19,10 @@ from torch.utils.data import Dataset
 
 from neocog.core.audio import MelConfig, log_mel
 from neocog.core.errors import NeocogError
-from neocog.core.lpc import lpc_from_log_mel, per_sample, raw_log_mel, synthesize
 from neocog.datasets.audio import read_audio
 from neocog.datasets.speech import DigitBank, DigitSpec, SpeechItem
 
 SPEEDS = (0.9, 0.95, 1.0, 1.05, 1.1)  # the factors of Ko et al. 2015, and two between
-LPC_ORDER = 16  # predictors of the envelope a re-voiced take keeps
-VOICED_ZCR = 0.25  # zero crossings per sample under which 10 ms count as voiced (vowels ~0.1, /s/ ~0.5)
-PITCHES = (70.0, 250.0)  # Hz: a synthetic voice's pitch, log-uniform in this range
 
 
 @dataclass
@@ -95,37 +90,6 @@ def warp_bands(spec: Tensor, alpha: float, mel: MelConfig) -> Tensor:
     low = source.floor().long().clamp(max=mel.n_mels - 2)
     frac = (source - low)[:, None]  # (n_mels, 1): share of the band above
     return spec[..., low, :] * (1 - frac) + spec[..., low + 1, :] * frac
-
-
-def revoice(wave: np.ndarray, mel: MelConfig, pitch: float, rng: np.random.Generator) -> np.ndarray:
-    """float32 (T,) -> the same words in a new voice: the wave's own LPC envelope and level
-    (read from its mel, `core/lpc.py`) driven by a pulse train at `pitch` Hz where it is
-    voiced and by noise where it is not. The pitch moves and the formants stay; the band
-    warp moves formants alone, speed perturbation both."""
-    coeffs, rms = lpc_from_log_mel(raw_log_mel(torch.from_numpy(wave), mel), mel, LPC_ORDER)
-    length, hop = len(wave), mel.hop_length
-    frames = np.pad(wave, (0, -length % hop)).reshape(-1, hop)  # (T / hop, hop)
-    voiced = np.repeat((np.diff(np.signbit(frames), axis=1)).mean(1) < VOICED_ZCR, hop)[:length]
-    period = mel.sample_rate / pitch
-    pulses = np.zeros(length)
-    pulses[np.arange(rng.uniform(0, period), length, period).astype(int)] = np.sqrt(period)  # unit power
-    noise = rng.standard_normal(length)
-    excitation = np.where(voiced, pulses + 0.3 * noise, noise) * per_sample(rms, length, hop).numpy()
-    return synthesize(torch.from_numpy(excitation), coeffs, hop).clamp(-1, 1).float().numpy()
-
-
-def with_voices(bank: DigitBank, per_speaker: int, mel: MelConfig, seed: int) -> DigitBank:
-    """A copy of `bank` with `per_speaker` synthetic voices added for each of its speakers,
-    named "speaker~k": every take of theirs re-voiced at one pitch drawn for that voice."""
-    rng = np.random.default_rng(seed)
-    voiced = copy.copy(bank)
-    voiced.by_speaker = dict(bank.by_speaker)
-    for speaker in bank.speakers:
-        for k in range(per_speaker):
-            pitch = float(np.exp(rng.uniform(*np.log(PITCHES))))
-            voiced.add_speaker(f"{speaker}~{k}", [(digit, revoice(wave, mel, pitch, rng))
-                                                 for digit, wave in bank.by_speaker[speaker]])
-    return voiced
 
 
 def features(wave: Tensor, mel: MelConfig) -> Tensor:

@@ -18,7 +18,7 @@ from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, 
 from neocog.datasets.speech import DIGIT_WORDS, DigitBank, read_corpus, read_fsdd
 
 from ..common import run_main
-from .data import Augment, ConnectedDigitSet, SpeechSet, collate, with_voices
+from .data import Augment, ConnectedDigitSet, SpeechSet, collate
 from .decode import labels_to_text
 from .head import CTCConfig
 from .metrics import error_rates
@@ -39,9 +39,6 @@ class SpeechTrainConfig(TrainConfig):
     val: str = field(default="", metadata={
         "help": "corpora: a manifest or folder to validate on; empty holds out 10%"})
     utterances: int = field(default=2000, metadata={"help": "FSDD: generated per epoch"})
-    revoice: int = field(default=0, metadata={
-        "help": "FSDD: synthetic voices added per training speaker (their takes re-voiced at "
-                "a new pitch, formants kept; 0: none)"})
     val_utterances: int = 200
     n_mels: int = 40
     normalize: str = field(default="per_band", metadata={
@@ -84,8 +81,6 @@ def fsdd_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str,
     train_bank = DigitBank([r for r in recordings if r.speaker != cfg.holdout_speaker],
                            mel.sample_rate)
     val_bank = DigitBank(held, mel.sample_rate) if held else train_bank
-    if cfg.revoice:  # validation stays on real voices
-        train_bank = with_voices(train_bank, cfg.revoice, mel, cfg.seed)
     return (ConnectedDigitSet(train_bank, cfg.utterances, mel, alphabet, augment=augment,
                               group=cfg.batch_size),
             ConnectedDigitSet(val_bank, cfg.val_utterances, mel, alphabet, fixed=True,
