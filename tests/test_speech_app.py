@@ -135,7 +135,7 @@ def test_train_val_infer_cli_on_a_small_fsdd_copy(tmp_path, fsdd, capsys):
     assert json.loads(out)["audio"].endswith("0_george_0.wav")
 
 
-@pytest.mark.parametrize("option", [["--warp", "1.5"], ["--top-db", "-20"]])
+@pytest.mark.parametrize("option", [["--warp", "1.5"], ["--top-db", "-20"], ["--cepstra", "99"]])
 def test_a_bad_front_end_option_is_one_line_and_writes_nothing(tmp_path, capsys, option):
     code, _, err = run(capsys, ["speech", "train", "--data", str(FSDD), *option,
                                 "--project", str(tmp_path / "runs")])

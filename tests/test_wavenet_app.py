@@ -179,6 +179,16 @@ def test_train_names_a_corrupt_file_and_a_bad_manifest_line(tmp_path, capsys):
     assert "m.jsonl: line 2" in capsys.readouterr().err
 
 
+def test_a_bad_lpc_order_is_one_line_and_writes_nothing(tmp_path, capsys):
+    for name in ("7_lucas_0.wav", "7_lucas_1.wav"):
+        shutil.copyfile(SAMPLE, tmp_path / name)
+    assert cli.main(["wavenet", "train", "--data", str(tmp_path), "--lpc-order", "-1",
+                     "--project", str(tmp_path / "runs")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "lpc_order must be in [0, 256)" in err, err
+    assert not (tmp_path / "runs").exists()
+
+
 def test_manifest_items_resolve_relative_to_the_manifest(tmp_path):
     (tmp_path / "m.jsonl").write_text('{"audio": "x/a.wav", "speaker": "s1", "label": 7}\n')
     [item] = list_items(tmp_path / "m.jsonl")

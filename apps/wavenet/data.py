@@ -50,6 +50,13 @@ def mu_law_encode(wave: Tensor) -> Tensor:
     return AF.mu_law_encoding(wave.clamp(-1.0, 1.0), QUANTIZATION)
 
 
+def previous(codes: Tensor) -> Tensor:
+    """LongTensor[..., T] -> the code before each, LongTensor[..., T]: silence, then codes
+    up to T - 1 (what the model reads at each step, teacher-forced)."""
+    silence = torch.full((*codes.shape[:-1], 1), SILENCE, dtype=codes.dtype)
+    return torch.cat([silence, codes[..., :-1]], dim=-1)
+
+
 def mu_law_decode(codes: Tensor) -> Tensor:
     """LongTensor[T] codes in [0, 256) -> float Tensor[T] in [-1, 1]."""
     return AF.mu_law_decoding(codes, QUANTIZATION)
@@ -156,13 +163,13 @@ class CropDataset(Dataset):
                   "speaker": torch.tensor(clip.speaker if keep else 0),
                   "label": torch.tensor(clip.label if keep else 0)}
         targets = codes[1:]
-        if clip.pred is not None:  # without the mel: no envelope, as the model's defaults
+        if clip.pred is not None and drop_mel:  # no envelope, as the model's defaults
             inputs |= {"pred": torch.full_like(targets, SILENCE), "excitation": inputs["codes"]}
-            if not drop_mel:
-                end = start + targets.shape[0]
-                inputs["pred"] = clip.pred[start: end]
-                inputs["excitation"] = torch.cat([silence, clip.excitation])[start: end]
-                targets = clip.excitation[start: end]
+        elif clip.pred is not None:
+            end = start + targets.shape[0]
+            inputs |= {"pred": clip.pred[start: end],
+                       "excitation": previous(clip.excitation)[start: end]}
+            targets = clip.excitation[start: end]
         return inputs, targets
 
 

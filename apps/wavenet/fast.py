@@ -107,11 +107,11 @@ class FastGenerator:
         envelope); -> logits (256,) of the next sample, or of its excitation (a buffer the
         next step overwrites)."""
         t = self.t
-        x = self.state[0, : self.r]
-        np.copyto(x, self.embed[code])
+        first = self.state[0, : self.r]  # the first layer's input
+        np.copyto(first, self.embed[code])
         if self.embed_pred is not None:
-            x += self.embed_pred[pred]
-            x += self.embed_excitation[code if excitation is None else excitation]
+            first += self.embed_pred[pred]
+            first += self.embed_excitation[code if excitation is None else excitation]
         for d, ring, bias, w_in, w_res, x, row, x_next, gate, p, p_now, p_past, z, z_tanh, \
                 z_sigm in self.layers:
             slot = ring[t % d]
@@ -153,7 +153,8 @@ LOG1P_MU = math.log1p(MU)
 
 
 def mu_code(x: float) -> int:
-    """One sample in [-1, 1] -> its mu-law code, as torchaudio.functional.mu_law_encoding."""
+    """One sample in [-1, 1] -> its mu-law code, as torchaudio.functional.mu_law_encoding
+    (`mu_law_encode`), for one float per step: a torch call costs more than the step."""
     return int((math.copysign(math.log1p(MU * abs(x)) / LOG1P_MU, x) + 1) / 2 * MU + 0.5)
 
 

@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .data import SILENCE, Clip
+from .data import Clip, previous
 from .model import WaveNet
 
 
@@ -19,16 +19,12 @@ def bits_per_sample(model: WaveNet, clips: list[Clip], use_global: bool = True) 
     model.eval()
     total, count = 0.0, 0
     for clip in clips:
-        codes = clip.codes.unsqueeze(0)  # (T,) -> (1, T)
-        previous = torch.cat([torch.full((1, 1), SILENCE), codes[:, :-1]], dim=1)
-        inputs = {"codes": previous, "mel": clip.mel.unsqueeze(0)}
+        inputs = {"codes": previous(clip.codes)[None], "mel": clip.mel[None]}  # batch of 1
         if clip.excitation is not None:
-            excitation = clip.excitation.unsqueeze(0)
-            inputs |= {"pred": clip.pred.unsqueeze(0),
-                       "excitation": torch.cat([torch.full((1, 1), SILENCE), excitation[:, :-1]], 1)}
+            inputs |= {"pred": clip.pred[None], "excitation": previous(clip.excitation)[None]}
         if use_global:
             inputs |= {"speaker": torch.tensor([clip.speaker]), "label": torch.tensor([clip.label])}
         logits = model(inputs)  # (1, 256, T)
         total += float(F.cross_entropy(logits, clip.targets.unsqueeze(0), reduction="sum"))
-        count += codes.shape[1]
+        count += clip.codes.shape[0]
     return total / max(1, count) / math.log(2)

@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from neocog.core.audio import MelConfig
 from neocog.core.blocks import CausalConv1d
+from neocog.core.errors import NeocogError
 from neocog.core.registry import MODELS
 
 from .data import QUANTIZATION, SILENCE
@@ -53,6 +54,12 @@ class WaveNetConfig:
     cond_channels: int = 32  # width of the upsampled mel features; 0 = no local conditioning
     lpc_order: int = 0  # > 0: inputs carry the LPC prediction, outputs are the excitation
     mel: dict[str, Any] = field(default_factory=lambda: MelConfig().to_dict())
+
+    def __post_init__(self) -> None:
+        n_fft = self.mel_config.n_fft  # the autocorrelation has n_fft lags
+        if not 0 <= self.lpc_order < n_fft:
+            raise NeocogError(f"lpc_order must be in [0, {n_fft}) (0: a plain WaveNet), "
+                              f"not {self.lpc_order}")
 
     @property
     def mel_config(self) -> MelConfig:
