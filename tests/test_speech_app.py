@@ -6,10 +6,12 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from neocog.apps import demo
 from neocog.apps.cli import main as cli_main
 from neocog.apps.speech import DEFAULT_WEIGHTS, Transcriber, error_rates
+from neocog.core.checkpoint import read_checkpoint
 from neocog.core.errors import NeocogError
 from neocog.datasets.speech import DIGIT_WORDS, DigitBank, DigitSpec, read_fsdd, read_manifest
 
@@ -133,6 +135,31 @@ def test_train_val_infer_cli_on_a_small_fsdd_copy(tmp_path, fsdd, capsys):
     _, out, _ = run(capsys, ["speech", "infer", "--source", str(data / "0_george_0.wav"),
                              "--weights", str(weights), "--json"], check=True)
     assert json.loads(out)["audio"].endswith("0_george_0.wav")
+
+
+def test_fine_tuning_keeps_the_front_end_and_weights_of_its_checkpoint(tmp_path, fsdd, capsys):
+    """Pre-train (here with 32 mel bands, per-utterance normalisation), then fine-tune with
+    --weights and default options: the front end is the checkpoint's, which the model's
+    shapes and weights depend on, not the defaults."""
+    data = tmp_path / "fsdd"
+    data.mkdir()
+    for r in fsdd:
+        if r.take < 2 and r.speaker == "jackson":
+            (data / r.path.name).write_bytes(r.path.read_bytes())
+    common = ["--data", str(data), "--epochs", "1", "--utterances", "16", "--val-utterances",
+              "4", "--batch-size", "8", "--project", str(tmp_path / "runs")]
+    run(capsys, ["speech", "train", *common, "--name", "pre", "--n-mels", "32",
+                 "--normalize", "per_utterance", "--lr", "0"], check=True)
+    pre = tmp_path / "runs" / "speech" / "pre" / "last.safetensors"
+    run(capsys, ["speech", "train", *common, "--name", "fine", "--weights", str(pre),
+                 "--lr", "0"], check=True)
+    fine = tmp_path / "runs" / "speech" / "fine" / "last.safetensors"
+    (pre_tensors, pre_header), (fine_tensors, fine_header) = map(read_checkpoint, (pre, fine))
+    assert fine_header["mel"] == pre_header["mel"]
+    assert fine_header["mel"]["n_mels"] == 32
+    # lr 0: the convolutions are those of the checkpoint (BN running stats still move)
+    convs = [k for k, v in pre_tensors.items() if k.endswith("weight") and v.dim() > 1]
+    assert convs and all(torch.equal(pre_tensors[k], fine_tensors[k]) for k in convs)
 
 
 @pytest.mark.parametrize("option", [["--warp", "1.5"], ["--top-db", "-20"], ["--cepstra", "99"]])

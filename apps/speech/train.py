@@ -57,20 +57,28 @@ class SpeechTrainConfig(TrainConfig):
         "help": "speed, volume and noise perturbation, band warp (--warp) and SpecAugment"})
     warp: float = field(default=Augment.warp, metadata={
         "help": "vocal tract length perturbation: frequencies scaled by 1 +- this (0: off)"})
-    weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
+    weights: str = field(default="", metadata={
+        "help": "start from this checkpoint (fine-tune): its model and its front end, so the "
+                "mel and model-shape options are not used"})
     epochs: int = 45
     batch_size: int = 32
     lr: float = 3e-3
     warmup_epochs: float = 1.0
 
 
-def build_recognizer(cfg: SpeechTrainConfig) -> TaskModel:
+def build_recognizer(cfg: SpeechTrainConfig) -> tuple[TaskModel, MelConfig]:
+    """A new model and front end per `cfg`; with --weights (fine-tuning), the checkpoint's
+    model and the front end it was trained on, whatever the mel options say: its shapes
+    and weights fit those features only."""
     if cfg.weights:
-        return load_model(cfg.weights, TASK)[0]
+        model, header = load_model(cfg.weights, TASK)
+        return model, MelConfig(**header["mel"])
     backbone = BackboneConfig(name="resnet", in_channels=1, width=cfg.width, depth=cfg.depth,
                               strides=STRIDES)
     head = CTCConfig(n_mels=cfg.n_mels, hidden=cfg.hidden, layers=cfg.layers, dropout=cfg.dropout)
-    return build_model(TASK, backbone, "ctc", head)
+    mel = MelConfig(n_mels=cfg.n_mels, normalize=cfg.normalize, top_db=cfg.top_db,
+                    cepstra=cfg.cepstra)
+    return build_model(TASK, backbone, "ctc", head), mel
 
 
 def fsdd_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str,
@@ -107,11 +115,9 @@ def is_fsdd(data: str) -> bool:
 
 def train(cfg: SpeechTrainConfig) -> TrainResult:
     """Train per `cfg`; validation WER (greedy decoding) picks the best epoch."""
-    mel = MelConfig(n_mels=cfg.n_mels, normalize=cfg.normalize, top_db=cfg.top_db,
-                    cepstra=cfg.cepstra)
     augment = Augment(warp=cfg.warp) if cfg.augment else None  # bad options fail here, early
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
-    model = build_recognizer(cfg)
+    model, mel = build_recognizer(cfg)
     alphabet = model.head.config.alphabet
     sets = fsdd_sets if is_fsdd(cfg.data) else corpus_sets
     train_set, val_set = sets(cfg, mel, alphabet, augment)
