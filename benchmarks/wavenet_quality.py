@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from neocog.apps.wavenet import DEFAULT_WEIGHTS, Synthesizer, WaveNetTrainConfig, train
-from neocog.apps.wavenet.data import Clip, list_items, split_items
+from neocog.apps.wavenet.data import QUANTIZATION, Clip, list_items, split_items
 from neocog.apps.wavenet.metrics import bits_per_sample
 from neocog.apps.wavenet.train import load_clips
 from neocog.core.audio import log_mel
@@ -65,7 +65,7 @@ def score_vocoded(synth: Synthesizer, files: list[Path], recognise) -> dict[str,
 def marginal_bits(reference: list[Clip], clips: list[Clip]) -> float:
     """Bits per sample of the best model that ignores all context: the code histogram of
     the `reference` clips (add-one smoothed), scored on `clips`. What the net must beat."""
-    counts = torch.bincount(torch.cat([c.targets for c in reference]), minlength=256) + 1.0
+    counts = torch.bincount(torch.cat([c.targets for c in reference]), minlength=QUANTIZATION) + 1.0
     log2p = (counts / counts.sum()).log2()
     return float(-log2p[torch.cat([c.targets for c in clips])].mean())
 

@@ -103,5 +103,3 @@ def predict(wave: Tensor, coeffs: Tensor) -> Tensor:
     past = torch.nn.functional.pad(wave, (order, 0)).unfold(0, order, 1)[:-1]  # (T, order)
     # past[t] = wave[t - order .. t - 1]; flipped, column k - 1 holds wave[t - k]
     return -(past.flip(1) * coeffs[:, 1:]).sum(1)
-
-

@@ -10,8 +10,16 @@ import soundfile as sf
 import torch
 
 from neocog.apps import cli
+from neocog.apps.speech import Transcriber
 from neocog.apps.wavenet import DEFAULT_WEIGHTS, FastGenerator, Synthesizer, WaveNet, WaveNetConfig
-from neocog.apps.wavenet.data import SILENCE, list_items, mu_law_decode, mu_law_encode, split_items
+from neocog.apps.wavenet.data import (
+    QUANTIZATION,
+    SILENCE,
+    list_items,
+    mu_law_decode,
+    mu_law_encode,
+    split_items,
+)
 from neocog.apps.wavenet.fast import naive_generate
 from neocog.apps.wavenet.metrics import bits_per_sample
 from neocog.apps.wavenet.train import load_clips
@@ -215,7 +223,7 @@ def test_generate_and_vocode_write_wavs_with_the_shipped_model(tmp_path, capsys)
 def own_histogram_bits(clips):
     """The entropy of the clips' own code histogram: no model that ignores the past and
     the mel does better on them, even one fitted to them."""
-    counts = torch.bincount(torch.cat([c.targets for c in clips]), minlength=256).double()
+    counts = torch.bincount(torch.cat([c.targets for c in clips]), minlength=QUANTIZATION).double()
     p = counts[counts > 0] / counts.sum()
     return float(-(p * p.log2()).sum())
 
@@ -236,8 +244,6 @@ def test_shipped_vocoder_models_the_excitation_better_than_context_free():
 
 
 def test_shipped_vocoder_keeps_the_level_and_the_word_of_an_unseen_voice():
-    from neocog.apps.speech import Transcriber
-
     wave = read_audio(SAMPLE, 8000).samples  # "seven" by lucas, never trained on
     vocoded = Synthesizer().vocode(wave, seed=0)
     level = np.sqrt((vocoded**2).mean() / (wave**2).mean())
