@@ -21,7 +21,7 @@ from neocog.core.errors import NeocogError
 from .audio import AUDIO_SUFFIXES, read_audio
 
 DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-FSDD_NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)$")
+FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)$")  # speaker: letters, digits, hyphens
 FSDD_TEST_TAKES = range(5)  # the official FSDD split: takes 0-4 of every digit are test
 
 
@@ -50,13 +50,16 @@ class FsddRecording:
 
 
 def read_fsdd(folder: str | Path) -> list[FsddRecording]:
-    """Every `{digit}_{speaker}_{take}.wav` under `folder` (sorted); others are ignored."""
+    """Every `{digit}_{speaker}_{take}.wav` under `folder` (sorted). A .wav named otherwise
+    is an error: skipping it would train on less data than the user gave, without a word."""
     folder = Path(folder)
     recordings = []
     for path in sorted(folder.rglob("*.wav")):
         match = FSDD_NAME.match(path.stem)
-        if match:
-            recordings.append(FsddRecording(path, int(match[1]), match[2], int(match[3])))
+        if not match:
+            raise NeocogError(f"{path}: not an FSDD name {{digit}}_{{speaker}}_{{take}}.wav "
+                              "(speaker: letters, digits or '-')")
+        recordings.append(FsddRecording(path, int(match[1]), match[2], int(match[3])))
     if not recordings:
         raise NeocogError(f"{folder}: no FSDD recordings named {{digit}}_{{speaker}}_{{take}}.wav")
     return recordings

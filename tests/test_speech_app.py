@@ -139,8 +139,8 @@ def test_train_val_infer_cli_on_a_small_fsdd_copy(tmp_path, fsdd, capsys):
 
 def test_fine_tuning_keeps_the_front_end_and_weights_of_its_checkpoint(tmp_path, fsdd, capsys):
     """Pre-train (here with 32 mel bands, per-utterance normalisation), then fine-tune with
-    --weights and default options: the front end is the checkpoint's, which the model's
-    shapes and weights depend on, not the defaults."""
+    --weights: the front end is the checkpoint's, which the model's shapes and weights
+    depend on, not the defaults; an option set against the checkpoint is an error."""
     data = tmp_path / "fsdd"
     data.mkdir()
     for r in fsdd:
@@ -151,8 +151,13 @@ def test_fine_tuning_keeps_the_front_end_and_weights_of_its_checkpoint(tmp_path,
     run(capsys, ["speech", "train", *common, "--name", "pre", "--n-mels", "32",
                  "--normalize", "per_utterance", "--lr", "0"], check=True)
     pre = tmp_path / "runs" / "speech" / "pre" / "last.safetensors"
+    code, _, err = run(capsys, ["speech", "train", *common, "--name", "wider", "--weights",
+                                str(pre), "--n-mels", "64"])
+    assert code == 1 and err == (f"error: {pre}: the checkpoint's n_mels is 32; fine-tuning "
+                                 "cannot change it to 64\n")
+    assert not (tmp_path / "runs" / "speech" / "wider").exists()
     run(capsys, ["speech", "train", *common, "--name", "fine", "--weights", str(pre),
-                 "--lr", "0"], check=True)
+                 "--normalize", "per_utterance", "--lr", "0"], check=True)  # as the checkpoint
     fine = tmp_path / "runs" / "speech" / "fine" / "last.safetensors"
     (pre_tensors, pre_header), (fine_tensors, fine_header) = map(read_checkpoint, (pre, fine))
     assert fine_header["mel"] == pre_header["mel"]

@@ -57,6 +57,16 @@ def test_fsdd_names_give_digit_speaker_take_and_both_splits(fsdd):
         fsdd_speaker_split(fsdd, "alice")
 
 
+def test_fsdd_speaker_names_may_hold_digits_and_a_stray_wav_is_named(tmp_path):
+    for name in ("3_spk1_0", "7_anne-marie_12"):
+        sf.write(tmp_path / f"{name}.wav", tone(rate=8000), 8000)
+    assert [(r.digit, r.speaker, r.take) for r in read_fsdd(tmp_path)] == [
+        (3, "spk1", 0), (7, "anne-marie", 12)]
+    sf.write(tmp_path / "take two.wav", tone(rate=8000), 8000)
+    with pytest.raises(NeocogError, match=r"take two\.wav: not an FSDD name"):
+        read_fsdd(tmp_path)
+
+
 def test_connected_digits_match_the_benchmark_recipe(fsdd):
     held = [r for r in fsdd if r.speaker == "jackson" and r.digit in (1, 2) and r.take < 3]
     bank = DigitBank(held, 8000)

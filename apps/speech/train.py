@@ -3,7 +3,7 @@ the fly, or on a manifest / LibriSpeech / Speech Commands corpus."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from neocog.core.audio import NORMALIZATIONS, MelConfig
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
 from neocog.core.config import parse_config
+from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
 from neocog.datasets.speech import DIGIT_WORDS, DigitBank, read_corpus, read_fsdd
@@ -58,8 +59,8 @@ class SpeechTrainConfig(TrainConfig):
     warp: float = field(default=Augment.warp, metadata={
         "help": "vocal tract length perturbation: frequencies scaled by 1 +- this (0: off)"})
     weights: str = field(default="", metadata={
-        "help": "start from this checkpoint (fine-tune): its model and its front end, so the "
-                "mel and model-shape options are not used"})
+        "help": "start from this checkpoint (fine-tune): its model and its front end; the "
+                "mel and model-shape options must be left out or match it"})
     epochs: int = 45
     batch_size: int = 32
     lr: float = 3e-3
@@ -72,13 +73,30 @@ def build_recognizer(cfg: SpeechTrainConfig) -> tuple[TaskModel, MelConfig]:
     and weights fit those features only."""
     if cfg.weights:
         model, header = load_model(cfg.weights, TASK)
-        return model, MelConfig(**header["mel"])
+        mel = MelConfig(**header["mel"])
+        check_fixed_options(cfg, mel, header["model"])
+        return model, mel
     backbone = BackboneConfig(name="resnet", in_channels=1, width=cfg.width, depth=cfg.depth,
                               strides=STRIDES)
     head = CTCConfig(n_mels=cfg.n_mels, hidden=cfg.hidden, layers=cfg.layers, dropout=cfg.dropout)
     mel = MelConfig(n_mels=cfg.n_mels, normalize=cfg.normalize, top_db=cfg.top_db,
                     cepstra=cfg.cepstra)
     return build_model(TASK, backbone, "ctc", head), mel
+
+
+def check_fixed_options(cfg: SpeechTrainConfig, mel: MelConfig, model: dict) -> None:
+    """With --weights, an option that shapes the features or the model is the checkpoint's:
+    one set to another value than its default and the checkpoint's is an error, where
+    ignoring it would fine-tune something else than the user asked for."""
+    fixed = {"n_mels": mel.n_mels, "normalize": mel.normalize, "top_db": mel.top_db,
+             "cepstra": mel.cepstra, "width": model["backbone"]["width"],
+             "depth": model["backbone"]["depth"], "hidden": model["head"]["config"]["hidden"],
+             "layers": model["head"]["config"]["layers"]}
+    for option in fields(SpeechTrainConfig):
+        given = getattr(cfg, option.name)
+        if option.name in fixed and given not in (option.default, fixed[option.name]):
+            raise NeocogError(f"{cfg.weights}: the checkpoint's {option.name} is "
+                              f"{fixed[option.name]}; fine-tuning cannot change it to {given}")
 
 
 def fsdd_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str,
