@@ -7,6 +7,7 @@ outside the graph (run `torchvision.ops.batched_nms` or your runtime's own).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,21 +39,25 @@ class DetectExportConfig:
     format: str = field(default="onnx", metadata={"choices": ["onnx"]})
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
     output: str = field(default="", metadata={"help": "file to write; default: <weights>.onnx"})
-    opset: int = 17
+    opset: int = 18  # the torch.export-based exporter's own opset: no version conversion
 
 
-def export_onnx(model: TaskModel, size: int, path: Path, opset: int = 17) -> None:
-    """Write `model` (eval mode) as ONNX with a dynamic batch axis, atomically."""
-    wrapper = Decoded(model.eval().cpu())
+def export_onnx(model: TaskModel, size: int, path: Path, opset: int = 18) -> None:
+    """Write `model` (eval mode) as ONNX with a dynamic batch axis, atomically.
+
+    torch.export traces the graph (the TorchScript exporter is deprecated since
+    torch 2.9) and onnxscript translates it, so the onnx extra brings onnxscript."""
+    wrapper = Decoded(model.cpu()).eval()
     dummy = torch.zeros(1, 3, size, size)
-
-    def write(tmp: Path) -> None:
-        # The TorchScript exporter needs no onnxscript, only torch itself.
-        torch.onnx.export(wrapper, (dummy,), str(tmp), input_names=["images"],
-                          output_names=["detections"], opset_version=opset, dynamo=False,
-                          dynamic_axes={"images": {0: "batch"}, "detections": {0: "batch"}})
-
-    atomic_write(path, write)
+    with warnings.catch_warnings():
+        # torch 2.11's own export internals copy a pytree LeafSpec and warn about it: a
+        # note to torch's developers, not to the user of the exported model.
+        warnings.filterwarnings("ignore", r"`isinstance\(treespec, LeafSpec\)`", FutureWarning)
+        program = torch.onnx.export(wrapper, (dummy,), input_names=["images"],
+                                    output_names=["detections"], opset_version=opset,
+                                    dynamo=True, verbose=False,
+                                    dynamic_shapes={"images": {0: torch.export.Dim("batch")}})
+    atomic_write(path, lambda tmp: program.save(str(tmp)))
 
 
 def main(argv: list[str] | None = None) -> int:
