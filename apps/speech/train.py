@@ -69,8 +69,8 @@ class SpeechTrainConfig(TrainConfig):
 
 def build_recognizer(cfg: SpeechTrainConfig) -> tuple[TaskModel, MelConfig]:
     """A new model and front end per `cfg`; with --weights (fine-tuning), the checkpoint's
-    model and the front end it was trained on, whatever the mel options say: its shapes
-    and weights fit those features only."""
+    model and the front end it was trained on (its shapes and weights fit those features
+    only), after checking that no option asks for others."""
     if cfg.weights:
         model, header = load_model(cfg.weights, TASK)
         mel = MelConfig(**header["mel"])
@@ -85,13 +85,15 @@ def build_recognizer(cfg: SpeechTrainConfig) -> tuple[TaskModel, MelConfig]:
 
 
 def check_fixed_options(cfg: SpeechTrainConfig, mel: MelConfig, model: dict) -> None:
-    """With --weights, an option that shapes the features or the model is the checkpoint's:
-    one set to another value than its default and the checkpoint's is an error, where
-    ignoring it would fine-tune something else than the user asked for."""
+    """With --weights, the options that shape the features or the model (dropout too: it
+    is stored with the head) are the checkpoint's. One set to a value other than its
+    default and the checkpoint's is an error: ignoring it would fine-tune something other
+    than what the user asked for."""
     fixed = {"n_mels": mel.n_mels, "normalize": mel.normalize, "top_db": mel.top_db,
              "cepstra": mel.cepstra, "width": model["backbone"]["width"],
              "depth": model["backbone"]["depth"], "hidden": model["head"]["config"]["hidden"],
-             "layers": model["head"]["config"]["layers"]}
+             "layers": model["head"]["config"]["layers"],
+             "dropout": model["head"]["config"]["dropout"]}
     for option in fields(SpeechTrainConfig):
         given = getattr(cfg, option.name)
         if option.name in fixed and given not in (option.default, fixed[option.name]):
