@@ -39,7 +39,8 @@ class DetectExportConfig:
     format: str = field(default="onnx", metadata={"choices": ["onnx"]})
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
     output: str = field(default="", metadata={"help": "file to write; default: <weights>.onnx"})
-    opset: int = 18  # the torch.export-based exporter's own opset: no version conversion
+    opset: int = field(default=18, metadata={
+        "help": "ONNX opset: 18 is the exporter's own; a lower one is converted after export"})
 
 
 def export_onnx(model: TaskModel, size: int, path: Path, opset: int = 18) -> None:
