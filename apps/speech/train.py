@@ -94,11 +94,12 @@ def check_fixed_options(cfg: SpeechTrainConfig, mel: MelConfig, model: dict) -> 
              "depth": model["backbone"]["depth"], "hidden": model["head"]["config"]["hidden"],
              "layers": model["head"]["config"]["layers"],
              "dropout": model["head"]["config"]["dropout"]}
-    for option in fields(SpeechTrainConfig):
-        given = getattr(cfg, option.name)
-        if option.name in fixed and given not in (option.default, fixed[option.name]):
-            raise NeocogError(f"{cfg.weights}: the checkpoint's {option.name} is "
-                              f"{fixed[option.name]}; fine-tuning cannot change it to {given}")
+    defaults = {option.name: option.default for option in fields(SpeechTrainConfig)}
+    for name, kept in fixed.items():
+        given = getattr(cfg, name)
+        if given not in (defaults[name], kept):
+            raise NeocogError(f"{cfg.weights}: the checkpoint's {name} is {kept}; "
+                              f"fine-tuning cannot change it to {given}")
 
 
 def fsdd_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str,
