@@ -3,10 +3,11 @@ accuracy of MFCC + DTW nearest-neighbour template matching (Sakoe & Chiba 1978),
 speaker out on FSDD. No training: each take of the held-out voice is labelled with the
 digit of the closest take of the other four voices.
 
-Features: MFCCs 1-12 (c0, the loudness, dropped) of 32 ms frames every 10 ms, 40 mel bands,
-with each coefficient's mean over the take removed (cepstral mean normalisation: a fixed
-microphone colouring cancels). Distance: the DTW path cost over the two takes' summed
-lengths, Euclidean frame distances.
+Features: MFCCs 1-12 (c0, the loudness, dropped), framed as the convnet's front end frames
+its input (32 ms every 10 ms, the recipe's 40 mel bands from 20 Hz), with each
+coefficient's mean over the take removed (cepstral mean normalisation: a fixed microphone
+colouring cancels). Distance: the DTW path cost over the two takes' summed lengths,
+Euclidean frame distances.
 
     .venv/bin/python benchmarks/speech_template_baseline.py [--holdout george ...] [--every 5]
 """
@@ -19,18 +20,22 @@ import collections
 import librosa
 import numpy as np
 
+from neocog.apps.speech import SpeechTrainConfig
+from neocog.core.audio import MelConfig
 from neocog.datasets.audio import read_audio
 from neocog.datasets.speech import DIGIT_WORDS, FsddRecording, fsdd_speaker_split, read_fsdd
 
 from common import SHARED, report, run
 
-RATE = 8000
+MEL = MelConfig(n_mels=SpeechTrainConfig.n_mels)  # the convnet's framing and bands
 
 
 def mfcc(wave: np.ndarray) -> np.ndarray:
-    """float32 (T,) at 8 kHz -> (12, frames): MFCCs 1-12, each with its mean removed."""
-    coeffs = librosa.feature.mfcc(y=wave, sr=RATE, n_mfcc=13, n_fft=256, hop_length=80,
-                                  n_mels=40, fmin=20.0)[1:]
+    """float32 (T,) at MEL.sample_rate -> (12, frames): MFCCs 1-12, each with its mean
+    removed."""
+    coeffs = librosa.feature.mfcc(y=wave, sr=MEL.sample_rate, n_mfcc=13, n_fft=MEL.n_fft,
+                                  hop_length=MEL.hop_length, n_mels=MEL.n_mels,
+                                  fmin=MEL.f_min)[1:]
     return coeffs - coeffs.mean(axis=1, keepdims=True)
 
 
@@ -68,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     recordings = read_fsdd(args.data)
     speakers = args.holdout or sorted({r.speaker for r in recordings})
-    feats = {r.path: mfcc(read_audio(r.path, RATE).samples) for r in recordings}
+    feats = {r.path: mfcc(read_audio(r.path, MEL.sample_rate).samples) for r in recordings}
     rows, result = [], {}
     for speaker in speakers:
         accuracy, confusions = held_out_accuracy(recordings, speaker, args.every, feats)
