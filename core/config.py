@@ -60,6 +60,16 @@ def dataclass_from_args(cls: type[T], args: argparse.Namespace) -> T:
     return cls(**{k: v for k, v in vars(args).items() if k in names})
 
 
+def given_fields(cls: type, argv: list[str] | None) -> set[str]:
+    """The fields of dataclass `cls` whose options `argv` writes out (`--n-mels 40` counts
+    even where 40 is the default: the user asked for that value)."""
+    parser = StrictParser(add_help=False)
+    add_dataclass_args(parser, cls)
+    for action in parser._actions:  # an option left out then leaves no attribute
+        action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(sys.argv[1:] if argv is None else argv)))
+
+
 def parse_config(cls: type[T], argv: list[str] | None, prog: str, description: str) -> T:
     """Parse `argv` into dataclass `cls`; unknown options exit 2 listing the valid ones."""
     parser = StrictParser(prog=prog, description=description)

@@ -1,6 +1,7 @@
 """The speech app end to end: the shipped model, `neocog transcribe`, train/val/infer CLI,
 on real FSDD recordings and files written in real formats."""
 
+import importlib
 import json
 
 import numpy as np
@@ -10,8 +11,9 @@ import torch
 
 from neocog.apps import demo
 from neocog.apps.cli import main as cli_main
-from neocog.apps.speech import DEFAULT_WEIGHTS, Transcriber, error_rates
+from neocog.apps.speech import DEFAULT_WEIGHTS, SpeechTrainConfig, Transcriber, error_rates
 from neocog.core.checkpoint import read_checkpoint
+from neocog.core.config import given_fields
 from neocog.core.errors import NeocogError
 from neocog.datasets.speech import DIGIT_WORDS, DigitBank, DigitSpec, read_fsdd, read_manifest
 
@@ -151,20 +153,41 @@ def test_fine_tuning_keeps_the_front_end_and_weights_of_its_checkpoint(tmp_path,
     run(capsys, ["speech", "train", *common, "--name", "pre", "--n-mels", "32",
                  "--normalize", "per_utterance", "--lr", "0"], check=True)
     pre = tmp_path / "runs" / "speech" / "pre" / "last.safetensors"
-    code, _, err = run(capsys, ["speech", "train", *common, "--name", "wider", "--weights",
-                                str(pre), "--n-mels", "64"])
-    assert code == 1 and err == (f"error: {pre}: the checkpoint's n_mels is 32; fine-tuning "
-                                 "cannot change it to 64\n")
-    assert not (tmp_path / "runs" / "speech" / "wider").exists()
+    # 64 is neither the default nor the checkpoint's; 40 is the default, but written out
+    for n_mels in ("64", "40"):
+        code, _, err = run(capsys, ["speech", "train", *common, "--name", "other", "--weights",
+                                    str(pre), "--n-mels", n_mels])
+        assert code == 1 and err == (f"error: {pre}: the checkpoint's n_mels is 32; "
+                                     f"fine-tuning cannot change it to {n_mels}\n")
+        assert not (tmp_path / "runs" / "speech" / "other").exists()
     run(capsys, ["speech", "train", *common, "--name", "fine", "--weights", str(pre),
                  "--normalize", "per_utterance", "--lr", "0"], check=True)  # as the checkpoint
     fine = tmp_path / "runs" / "speech" / "fine" / "last.safetensors"
     (pre_tensors, pre_header), (fine_tensors, fine_header) = map(read_checkpoint, (pre, fine))
     assert fine_header["mel"] == pre_header["mel"]
     assert fine_header["mel"]["n_mels"] == 32
+    # the run records the options it trained with: the checkpoint's, not the defaults
+    recorded = json.loads((fine.parent / "config.json").read_text())
+    assert (recorded["n_mels"], recorded["normalize"]) == (32, "per_utterance")
     # lr 0: the convolutions are those of the checkpoint (BN running stats still move)
     convs = [k for k, v in pre_tensors.items() if k.endswith("weight") and v.dim() > 1]
     assert convs and all(torch.equal(pre_tensors[k], fine_tensors[k]) for k in convs)
+
+
+def test_the_options_written_on_the_command_line_are_told_from_defaults():
+    argv = ["--data", "d", "--n-mels=40", "--no-augment", "--epochs", "45"]  # 40, 45: defaults
+    assert given_fields(SpeechTrainConfig, argv) == {"data", "n_mels", "augment", "epochs"}
+
+
+def test_fine_tuning_from_python_checks_the_options_set_away_from_their_defaults():
+    """From Python there is no command line: a value other than the default was asked for."""
+    train = importlib.import_module("neocog.apps.speech.train")
+    model, mel, cfg = train.build_recognizer(SpeechTrainConfig(weights=str(DEFAULT_WEIGHTS),
+                                                               lr=1e-4))
+    assert (cfg.n_mels, cfg.hidden, cfg.lr) == (mel.n_mels, model.head.config.hidden, 1e-4)
+    assert cfg.cepstra == 0  # the shipped checkpoint predates the option: its default
+    with pytest.raises(NeocogError, match=f"the checkpoint's n_mels is {mel.n_mels}; "):
+        train.build_recognizer(SpeechTrainConfig(weights=str(DEFAULT_WEIGHTS), n_mels=64))
 
 
 @pytest.mark.parametrize("option", [["--warp", "1.5"], ["--top-db", "-20"], ["--cepstra", "99"]])

@@ -3,7 +3,8 @@ the fly, or on a manifest / LibriSpeech / Speech Commands corpus."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from torch.utils.data import Dataset
 from neocog.core.audio import NORMALIZATIONS, MelConfig
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
-from neocog.core.config import parse_config
+from neocog.core.config import given_fields, parse_config
 from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
@@ -67,39 +68,42 @@ class SpeechTrainConfig(TrainConfig):
     warmup_epochs: float = 1.0
 
 
-def build_recognizer(cfg: SpeechTrainConfig) -> tuple[TaskModel, MelConfig]:
+def build_recognizer(cfg: SpeechTrainConfig, given: Collection[str] | None = None
+                     ) -> tuple[TaskModel, MelConfig, SpeechTrainConfig]:
     """A new model and front end per `cfg`; with --weights (fine-tuning), the checkpoint's
     model and the front end it was trained on (its shapes and weights fit those features
-    only), after checking that no option asks for others."""
+    only), with `cfg` as fine_tuning_config makes it."""
     if cfg.weights:
         model, header = load_model(cfg.weights, TASK)
-        mel = MelConfig(**header["mel"])
-        check_fixed_options(cfg, mel, header["model"])
-        return model, mel
+        mel = MelConfig(**header["mel"])  # a field newer than the checkpoint: its default
+        return model, mel, fine_tuning_config(cfg, mel, header["model"], given)
     backbone = BackboneConfig(name="resnet", in_channels=1, width=cfg.width, depth=cfg.depth,
                               strides=STRIDES)
     head = CTCConfig(n_mels=cfg.n_mels, hidden=cfg.hidden, layers=cfg.layers, dropout=cfg.dropout)
     mel = MelConfig(n_mels=cfg.n_mels, normalize=cfg.normalize, top_db=cfg.top_db,
                     cepstra=cfg.cepstra)
-    return build_model(TASK, backbone, "ctc", head), mel
+    return build_model(TASK, backbone, "ctc", head), mel, cfg
 
 
-def check_fixed_options(cfg: SpeechTrainConfig, mel: MelConfig, model: dict) -> None:
-    """With --weights, the options that shape the features or the model (dropout too: it
-    is stored with the head) are the checkpoint's. One set to a value other than its
-    default and the checkpoint's is an error: ignoring it would fine-tune something other
-    than what the user asked for."""
-    fixed = {"n_mels": mel.n_mels, "normalize": mel.normalize, "top_db": mel.top_db,
-             "cepstra": mel.cepstra, "width": model["backbone"]["width"],
-             "depth": model["backbone"]["depth"], "hidden": model["head"]["config"]["hidden"],
-             "layers": model["head"]["config"]["layers"],
-             "dropout": model["head"]["config"]["dropout"]}
-    defaults = {option.name: option.default for option in fields(SpeechTrainConfig)}
-    for name, kept in fixed.items():
-        given = getattr(cfg, name)
-        if given not in (defaults[name], kept):
-            raise NeocogError(f"{cfg.weights}: the checkpoint's {name} is {kept}; "
-                              f"fine-tuning cannot change it to {given}")
+def fine_tuning_config(cfg: SpeechTrainConfig, mel: MelConfig, model: dict,
+                       given: Collection[str] | None) -> SpeechTrainConfig:
+    """`cfg` with the options a checkpoint fixes (its front end and model shape; dropout
+    too, stored with the head) set to the checkpoint's values, so the run's config.json
+    says what was trained. One the user gave (`given`: written on the command line; None,
+    from Python: any value other than its default) with another value is an error:
+    ignoring it would fine-tune something other than what the user asked for."""
+    backbone, head = model["backbone"], model["head"]["config"]
+    kept = {"n_mels": mel.n_mels, "normalize": mel.normalize, "top_db": mel.top_db,
+            "cepstra": mel.cepstra, "width": backbone["width"], "depth": backbone["depth"],
+            "hidden": head["hidden"], "layers": head["layers"], "dropout": head["dropout"]}
+    if given is None:
+        defaults = {option.name: option.default for option in fields(SpeechTrainConfig)}
+        given = [name for name in kept if getattr(cfg, name) != defaults[name]]
+    for name in kept:
+        if name in given and getattr(cfg, name) != kept[name]:
+            raise NeocogError(f"{cfg.weights}: the checkpoint's {name} is {kept[name]}; "
+                              f"fine-tuning cannot change it to {getattr(cfg, name)}")
+    return replace(cfg, **kept)
 
 
 def fsdd_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str,
@@ -134,11 +138,12 @@ def is_fsdd(data: str) -> bool:
     return folder.is_dir() and next(folder.glob("[0-9]_*_*.wav"), None) is not None
 
 
-def train(cfg: SpeechTrainConfig) -> TrainResult:
-    """Train per `cfg`; validation WER (greedy decoding) picks the best epoch."""
+def train(cfg: SpeechTrainConfig, given: Collection[str] | None = None) -> TrainResult:
+    """Train per `cfg`; validation WER (greedy decoding) picks the best epoch. `given`:
+    the options the user set (see fine_tuning_config), when `cfg` comes from a command line."""
     augment = Augment(warp=cfg.warp) if cfg.augment else None  # bad options fail here, early
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
-    model, mel = build_recognizer(cfg)
+    model, mel, cfg = build_recognizer(cfg, given)
     alphabet = model.head.config.alphabet
     sets = fsdd_sets if is_fsdd(cfg.data) else corpus_sets
     train_set, val_set = sets(cfg, mel, alphabet, augment)
@@ -162,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                        "Train the CTC speech recogniser; writes runs/speech/<name>/.")
     if not cfg.data:
         raise SystemExit("neocog speech train: error: --data FOLDER|MANIFEST is required")
-    result = train(cfg)
+    result = train(cfg, given_fields(SpeechTrainConfig, argv))
     print(f"best: {result.best}\nweights: {result.run_dir / 'best.safetensors'}")
     return 0
 
