@@ -174,6 +174,31 @@ def test_fine_tuning_keeps_the_front_end_and_weights_of_its_checkpoint(tmp_path,
     assert convs and all(torch.equal(pre_tensors[k], fine_tensors[k]) for k in convs)
 
 
+def test_pre_training_on_a_speech_commands_tree_then_fine_tuning_on_fsdd(tmp_path, fsdd, capsys):
+    """The path to many voices: pre-train on a Speech Commands layout (word/<speaker>_nohash_N
+    .wav, a folder per word), then fine-tune on FSDD with --weights. Here the tree holds
+    FSDD takes of two voices; the fine-tuned model keeps the front end and reads digits."""
+    commands, digits = tmp_path / "speech_commands", tmp_path / "fsdd"
+    digits.mkdir()
+    for r in fsdd:
+        if r.take < 2 and r.speaker in ("lucas", "yweweler"):
+            word = commands / DIGIT_WORDS[r.digit]
+            word.mkdir(parents=True, exist_ok=True)
+            (word / f"{r.speaker}_nohash_{r.take}.wav").write_bytes(r.path.read_bytes())
+        elif r.take < 2 and r.speaker == "jackson":
+            (digits / r.path.name).write_bytes(r.path.read_bytes())
+    common = ["--epochs", "1", "--batch-size", "8", "--project", str(tmp_path / "runs")]
+    run(capsys, ["speech", "train", "--data", str(commands), "--name", "pre", "--n-mels", "32",
+                 *common], check=True)
+    pre = tmp_path / "runs" / "speech" / "pre" / "last.safetensors"
+    run(capsys, ["speech", "train", "--data", str(digits), "--weights", str(pre), "--name",
+                 "fine", "--utterances", "16", "--val-utterances", "4", *common], check=True)
+    (_, pre_header), (_, fine_header) = map(read_checkpoint,
+                                            (pre, tmp_path / "runs" / "speech" / "fine" / "last.safetensors"))
+    assert pre_header["words"] == [] and fine_header["words"] == DIGIT_WORDS
+    assert fine_header["mel"] == pre_header["mel"] and fine_header["mel"]["n_mels"] == 32
+
+
 def test_the_options_written_on_the_command_line_are_told_from_defaults():
     argv = ["--data", "d", "--n-mels=40", "--no-augment", "--epochs", "45"]  # 40, 45: defaults
     assert given_fields(SpeechTrainConfig, argv) == {"data", "n_mels", "augment", "epochs"}
