@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 import typing
-from dataclasses import MISSING, fields
+from collections.abc import Collection
+from dataclasses import MISSING, fields, replace
 from typing import Any, NoReturn, TypeVar
+
+from neocog.core.errors import NeocogError
 
 T = TypeVar("T")
 
@@ -68,6 +71,21 @@ def given_fields(cls: type, argv: list[str] | None) -> set[str]:
     for action in parser._actions:  # an option left out then leaves no attribute
         action.default = argparse.SUPPRESS
     return set(vars(parser.parse_args(sys.argv[1:] if argv is None else argv)))
+
+
+def keep_fixed(cfg: T, kept: dict[str, Any], given: Collection[str] | None, source: str) -> T:
+    """`cfg` with the fields in `kept` set to those values (what a checkpoint fixes, say).
+    A field the user gave (`given`: written on the command line, see given_fields; None,
+    from Python: any value other than its default) with another value is an error naming
+    `source`: ignoring it would run something other than what the user asked for."""
+    if given is None:
+        defaults = {f.name: f.default for f in fields(cfg)}  # type: ignore[arg-type]
+        given = [name for name in kept if getattr(cfg, name) != defaults[name]]
+    for name, value in kept.items():
+        if name in given and getattr(cfg, name) != value:
+            raise NeocogError(f"{source}: the checkpoint's {name} is {value}; "
+                              f"fine-tuning cannot change it to {getattr(cfg, name)}")
+    return replace(cfg, **kept)  # type: ignore[type-var]
 
 
 def parse_config(cls: type[T], argv: list[str] | None, prog: str, description: str) -> T:

@@ -4,7 +4,7 @@ the fly, or on a manifest / LibriSpeech / Speech Commands corpus."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +13,7 @@ from torch.utils.data import Dataset
 from neocog.core.audio import NORMALIZATIONS, MelConfig
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
-from neocog.core.config import given_fields, parse_config
-from neocog.core.errors import NeocogError
+from neocog.core.config import given_fields, keep_fixed, parse_config
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
 from neocog.datasets.speech import DIGIT_WORDS, DigitBank, read_corpus, read_fsdd
@@ -89,21 +88,12 @@ def fine_tuning_config(cfg: SpeechTrainConfig, mel: MelConfig, model: dict,
                        given: Collection[str] | None) -> SpeechTrainConfig:
     """`cfg` with the options a checkpoint fixes (its front end and model shape; dropout
     too, stored with the head) set to the checkpoint's values, so the run's config.json
-    says what was trained. One the user gave (`given`: written on the command line; None,
-    from Python: any value other than its default) with another value is an error:
-    ignoring it would fine-tune something other than what the user asked for."""
+    says what was trained; one the user gave otherwise is an error (core keep_fixed)."""
     backbone, head = model["backbone"], model["head"]["config"]
     kept = {"n_mels": mel.n_mels, "normalize": mel.normalize, "top_db": mel.top_db,
             "cepstra": mel.cepstra, "width": backbone["width"], "depth": backbone["depth"],
             "hidden": head["hidden"], "layers": head["layers"], "dropout": head["dropout"]}
-    if given is None:
-        defaults = {option.name: option.default for option in fields(SpeechTrainConfig)}
-        given = [name for name in kept if getattr(cfg, name) != defaults[name]]
-    for name in kept:
-        if name in given and getattr(cfg, name) != kept[name]:
-            raise NeocogError(f"{cfg.weights}: the checkpoint's {name} is {kept[name]}; "
-                              f"fine-tuning cannot change it to {getattr(cfg, name)}")
-    return replace(cfg, **kept)
+    return keep_fixed(cfg, kept, given, cfg.weights)
 
 
 def fsdd_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str,
