@@ -42,7 +42,10 @@ def cpu_model() -> str:
 def machine() -> dict[str, Any]:
     import torch
 
+    from neocog.core.precision import cpu_flags, cpu_has_native_bf16
+
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "native_bf16": cpu_has_native_bf16(), "cpu_flags": " ".join(sorted(cpu_flags())),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "platform": platform.platform()}
 
@@ -50,8 +53,11 @@ def machine() -> dict[str, Any]:
 def versions() -> dict[str, str]:
     from importlib.metadata import version
 
+    from neocog.core.precision import onednn_version
+
     return {name: version(name) for name in ("neocog", "torch", "torchvision", "torchaudio",
-                                              "numpy")} | {"python": platform.python_version()}
+                                              "numpy")} | {"python": platform.python_version(),
+                                                           "onednn": onednn_version()}
 
 
 def report(name: str, rows: list[tuple[str, str]], result: dict[str, Any]) -> Path:

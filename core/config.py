@@ -17,6 +17,11 @@ from typing import Any, NoReturn, TypeVar
 from neocog.core.errors import NeocogError
 
 T = TypeVar("T")
+# Options that are gone, and what replaced them: met on a command line, the error says so.
+REPLACED = {
+    "--amp": "--precision auto|fp32|bf16|fp16 (auto: bf16/fp16 autocast where it measured faster)",
+    "--no-amp": "--precision fp32",
+}
 
 
 class StrictParser(argparse.ArgumentParser):
@@ -27,6 +32,9 @@ class StrictParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments"):
+            for old, new in REPLACED.items():
+                if old in message.split(":", 1)[1].split():
+                    self.exit(2, f"{self.prog}: error: {old} was replaced by {new}\n")
             valid = sorted(s for a in self._actions for s in a.option_strings if s.startswith("--"))
             message += f"; valid options: {', '.join(valid)}"
         self.exit(2, f"{self.prog}: error: {message}\n")

@@ -24,20 +24,17 @@ def is_main() -> bool:
     return rank() == 0
 
 
-def setup(device: str) -> torch.device:
-    """Join the process group when launched by torchrun; return this process's device."""
-    want_cuda = device in ("auto", "cuda") and torch.cuda.is_available()
-    if device not in ("auto", "cuda", "cpu"):
-        want_cuda = device.startswith("cuda")
+def setup(device: torch.device) -> torch.device:
+    """Join the process group when launched by torchrun; return this process's device
+    (`device` as resolved by core.precision.resolve_device; under torchrun on CUDA,
+    the local rank's GPU)."""
     if world_size() > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if want_cuda else "gloo")
-    if not want_cuda:
-        return torch.device("cpu")
-    if dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    if device.type == "cuda" and dist.is_initialized():
         local = int(os.environ.get("LOCAL_RANK", "0"))
         torch.cuda.set_device(local)
         return torch.device("cuda", local)
-    return torch.device(device if device.startswith("cuda") else "cuda")
+    return device
 
 
 def barrier() -> None:

@@ -2,8 +2,9 @@
 
 An app hands it a TaskModel, a training dataset, an `evaluate(model) -> metrics`
 function and the checkpoint header; the trainer owns the loop: optimizer, warm-up +
-cosine (or one-cycle) LR, gradient clipping, EMA, AMP on CUDA, seeded epochs, tqdm,
-DDP under torchrun, and the run folder:
+cosine (or one-cycle) LR, gradient clipping, EMA, the precision and memory format that
+core.precision picks (bf16/fp16 autocast, channels_last), seeded epochs, tqdm, DDP under
+torchrun, and the run folder:
 
     runs/<task>/<name>/config.json, metrics.csv, curves.png,
                        best.safetensors, last.safetensors, last.state.pt
@@ -17,7 +18,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,12 @@ from . import distributed as dist
 from .checkpoint import load_training_state, save_checkpoint, save_training_state
 from .errors import NeocogError
 from .heads import TaskModel
+from .precision import Runtime, RuntimeConfig, prepare, resolve, resolve_device
 from .visualize import plot_curves
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(RuntimeConfig):
     epochs: int = field(default=10, metadata={"help": "passes over the training set"})
     batch_size: int = field(default=64, metadata={"help": "per process under torchrun"})
     lr: float = field(default=2e-3, metadata={"help": "peak learning rate"})
@@ -50,10 +52,8 @@ class TrainConfig:
     grad_clip: float = field(default=10.0, metadata={"help": "max gradient norm; 0 disables"})
     ema: bool = field(default=False, metadata={"help": "evaluate and save an EMA of weights"})
     ema_decay: float = 0.999
-    amp: bool = field(default=True, metadata={"help": "mixed precision (CUDA only)"})
     seed: int = 0
     workers: int = field(default=0, metadata={"help": "DataLoader worker processes"})
-    device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or cuda:N"})
     project: str = field(default="runs", metadata={"help": "root folder of run folders"})
     name: str = field(default="", metadata={"help": "run name; default exp, exp2, ..."})
     resume: bool = field(default=False, metadata={"help": "continue run --name (or the latest)"})
@@ -121,38 +121,34 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def to_device(obj: Any, device: torch.device) -> Any:
-    """Move tensors inside nested lists/tuples/dicts to `device`."""
-    if isinstance(obj, Tensor):
-        return obj.to(device, non_blocking=True)
-    if isinstance(obj, dict):
-        return {k: to_device(v, device) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return type(obj)(to_device(v, device) for v in obj)
-    return obj
+Evaluate = Callable[[TaskModel, Runtime], dict[str, float]]  # (model, how to run it) -> metrics
 
 
 class Trainer:
-    """Trains `model` on `train_set`; `evaluate(model)` returns the epoch's metrics."""
+    """Trains `model` on `train_set`; `evaluate(model, runtime)` returns the epoch's metrics."""
 
     def __init__(self, model: TaskModel, train_set: Dataset, config: TrainConfig, run_dir: Path,
-                 evaluate: Callable[[TaskModel], dict[str, float]], monitor: str,
+                 evaluate: Evaluate, monitor: str,
                  meta: dict[str, Any], collate: Callable | None = None, mode: str = "max",
                  app_config: dict[str, Any] | None = None) -> None:
         self.config, self.run_dir, self.evaluate = config, run_dir, evaluate
         self.monitor, self.mode, self.meta = monitor, mode, meta
         self.app_config = app_config or asdict(config)
-        self.device = dist.setup(config.device)
+        self.device = dist.setup(resolve_device(config.device))
         seed_everything(config.seed)
-        self.model = model.to(self.device)
+        self.runtime = prepare(model, model.task, "train", self.device, config.precision,
+                               config.threads, config.memory_format)
+        # Validation runs at inference's precision, on the weights in training's layout.
+        self.eval_runtime = replace(resolve(config.precision, self.device, model.task, "infer"),
+                                    channels_last=self.runtime.channels_last)
+        self.model = model
         self.net: nn.Module = self.model
         if dist.world_size() > 1:
             self.net = DistributedDataParallel(self.model)
         self.loader = self._loader(train_set, collate)
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()
-        self.amp = config.amp and self.device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.scaler = self.runtime.grad_scaler()
         self.ema = None
         if config.ema:
             self.ema = AveragedModel(self.model, multi_avg_fn=ema_update(config.ema_decay),
@@ -167,7 +163,7 @@ class Trainer:
             self.sampler = RandomSampler(train_set, generator=self.generator)
         return DataLoader(train_set, self.config.batch_size, sampler=self.sampler,
                           num_workers=self.config.workers, collate_fn=collate, drop_last=True,
-                          persistent_workers=False, pin_memory=self.device.type == "cuda")
+                          persistent_workers=self.config.workers > 0, pin_memory=self.device.type == "cuda")
 
     def _optimizer(self) -> torch.optim.Optimizer:
         # No weight decay on biases and norm weights (1-D tensors): decaying them only hurts.
@@ -194,6 +190,8 @@ class Trainer:
 
     def fit(self) -> dict[str, float]:
         """Train all epochs (from the resumed one); return the best epoch's metrics."""
+        if dist.is_main():
+            tqdm.write(f"training on {self.runtime}, {torch.get_num_threads()} threads")
         if self.config.resume:
             self._restore()
         elif dist.is_main():
@@ -204,11 +202,15 @@ class Trainer:
             losses = self._train_epoch(epoch)
             dist.sync_buffers(self.model)
             if dist.is_main():
-                metrics = self.evaluate(self.eval_model.eval())
+                metrics = self.evaluate(self.eval_model.eval(), self.eval_runtime)
                 self._end_epoch(epoch, losses, metrics, time.perf_counter() - started)
             dist.barrier()
         dist.teardown()
         return self.best["metrics"] if self.best else {}
+
+    def run(self) -> TrainResult:
+        """fit(), as the TrainResult an app's `train(cfg)` returns."""
+        return TrainResult(self.run_dir, self.fit(), self.model)
 
     def _seed_epoch(self, epoch: int) -> None:
         # Every epoch's randomness derives from (seed, epoch) alone, so a resumed run
@@ -226,17 +228,17 @@ class Trainer:
         bar = tqdm(self.loader, desc=f"epoch {epoch}/{self.config.epochs}", leave=True,
                    disable=not dist.is_main(), mininterval=1.0, dynamic_ncols=True)
         for step, (inputs, targets) in enumerate(bar, 1):
-            losses = self._step(to_device(inputs, self.device), to_device(targets, self.device))
+            losses = self.step(inputs, self.runtime.inputs(targets))
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
             bar.set_postfix(loss=f"{sums['loss'] / step:.4f}",
                             lr=f"{self.optimizer.param_groups[0]['lr']:.2e}", refresh=False)
         return {k: v / max(1, len(self.loader)) for k, v in sums.items()}
 
-    def _step(self, inputs: Any, targets: Any) -> dict[str, float]:
-        with torch.autocast(self.device.type, enabled=self.amp):
-            raw = self.net(inputs)
-            losses = self.model.loss(raw, targets)
+    def step(self, inputs: Any, targets: Any) -> dict[str, float]:
+        """One optimizer step on a batch as the loader yields it; the losses as floats."""
+        raw = self.runtime.forward(self.net, inputs)  # autocast inside, outputs in fp32
+        losses = self.model.loss(raw, targets)  # the loss itself in fp32
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(losses["loss"]).backward()
         if self.config.grad_clip > 0:
@@ -292,7 +294,8 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
+        if state["scaler"] and self.scaler.is_enabled():  # resuming across a precision change
+            self.scaler.load_state_dict(state["scaler"])
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
         self.best = json.loads(state["best"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from neocog.core.config import parse_config
+from neocog.core.precision import RuntimeConfig
 from neocog.datasets.images import list_images
 
 from ..common import predict_in_batches, print_json, run_main
@@ -12,7 +13,7 @@ from .predictor import Classifier
 
 
 @dataclass
-class ClassifyInferConfig:
+class ClassifyInferConfig(RuntimeConfig):
     source: str = field(default="", metadata={"help": "an image file or a folder of images"})
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
     json: bool = field(default=False, metadata={"help": "print a JSON list of {file, label, score}"})
@@ -24,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
                        "Classify images with a trained (default: the shipped MNIST) model.")
     if not cfg.source:
         raise SystemExit("neocog classify infer: error: --source FILE|DIR is required")
-    clf = Classifier(cfg.weights or None)
+    clf = Classifier(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
+                     cfg.memory_format)
     files = list_images(cfg.source)
     results = [{"file": str(path), "label": pred.label, "score": round(pred.score, 4)}
                for path, pred in predict_in_batches(clf, files, cfg.batch_size)]

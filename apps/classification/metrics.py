@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from neocog.core.heads import TaskModel
+from neocog.core.precision import Runtime
 
 
 @dataclass
@@ -34,16 +35,17 @@ class ClassificationReport:
 
 
 @torch.no_grad()
-def evaluate(model: TaskModel, dataset: Dataset, names: list[str],
-             batch_size: int = 256) -> ClassificationReport:
-    """Run `model` over `dataset` once; accuracy, loss and confusion."""
-    device = next(model.parameters()).device
+def evaluate(model: TaskModel, dataset: Dataset, names: list[str], batch_size: int = 256,
+             runtime: Runtime | None = None) -> ClassificationReport:
+    """Run `model` over `dataset` once (through `runtime`; default fp32 where the model
+    is); accuracy, loss and confusion."""
+    runtime = runtime or Runtime.as_placed(model)
     model.eval()
     k = len(names)
     confusion = np.zeros((k, k), dtype=np.int64)
     top5_hits, loss_sum, n = 0, 0.0, 0
     for inputs, labels in DataLoader(dataset, batch_size=batch_size):
-        logits = model(inputs.to(device)).float().cpu()
+        logits = runtime.forward(model, inputs).cpu()  # (B, K) fp32
         loss_sum += float(model.loss(logits, labels)["loss"]) * len(labels)
         top = logits.topk(min(5, k), dim=1).indices  # (B, 5)
         top5_hits += int((top == labels[:, None]).any(1).sum())

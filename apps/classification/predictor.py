@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from neocog.core.checkpoint import load_model
+from neocog.core.precision import prepare
 from neocog.datasets.images import read_image
 
 from .data import Preprocess, normalize, to_tensor
@@ -25,13 +26,16 @@ class Classification:
 
 
 class Classifier:
-    """A trained classifier plus its preprocessing and class names."""
+    """A trained classifier plus its preprocessing and class names; `device`,
+    `precision`, `threads` and `memory_format` as in core.precision.prepare."""
 
-    def __init__(self, weights: str | Path | None = None, device: str = "cpu") -> None:
+    def __init__(self, weights: str | Path | None = None, device: str = "auto",
+                 precision: str = "auto", threads: int | None = None,
+                 memory_format: str = "auto") -> None:
         self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
         self.model, self.header = load_model(self.weights, TASK)
-        self.model.to(device)
-        self.device = device
+        self.runtime = prepare(self.model, TASK, "infer", device, precision, threads,
+                               memory_format)
         self.names: list[str] = self.header["names"]
         self.pre = Preprocess(**self.header["preprocess"])
 
@@ -43,6 +47,6 @@ class Classifier:
 
     @torch.no_grad()
     def __call__(self, images: list[np.ndarray | str | Path]) -> list[Classification]:
-        batch = torch.stack([self.prepare(im) for im in images]).to(self.device)
-        results = self.model.predict(self.model(batch))
+        batch = torch.stack([self.prepare(im) for im in images])  # (B, C, S, S)
+        results = self.model.predict(self.runtime.forward(self.model, batch))
         return [Classification(self.names[r.index], r.index, r.score) for r in results]

@@ -8,6 +8,7 @@ from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
 from neocog.core.config import parse_config
 from neocog.core.heads import TaskModel, build_model
+from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
 
 from ..common import run_main
@@ -52,24 +53,27 @@ def build_classifier(cfg: ClassifyTrainConfig, split: Split) -> TaskModel:
     return build_model(TASK, backbone, "classify", head)
 
 
-def train(cfg: ClassifyTrainConfig) -> TrainResult:
-    """Train per `cfg` (data-parallel when launched by torchrun)."""
+def make_trainer(cfg: ClassifyTrainConfig) -> Trainer:
+    """The run `train(cfg)` makes, set up (data, model, validation) and not started."""
     split = load_split(cfg.data, cfg.val_fraction, cfg.imgsz)
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
     model = build_classifier(cfg, split)
     train_set = ArrayDataset(split.train_images, split.train_labels, split.pre, augment=True)
     val_set = ArrayDataset(split.val_images, split.val_labels, split.pre)
 
-    def validate(m: TaskModel) -> dict[str, float]:
-        report = evaluate(m, val_set, split.names)
+    def validate(m: TaskModel, runtime: Runtime) -> dict[str, float]:
+        report = evaluate(m, val_set, split.names, runtime=runtime)
         return {"accuracy": report.top1, "top5": report.top5, "val_loss": report.loss}
 
     run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
     meta = {"names": split.names, "preprocess": split.pre.to_dict()}
-    trainer = Trainer(model, train_set, cfg, run_dir, validate, "accuracy", meta,
-                      app_config=asdict(cfg))
-    best = trainer.fit()
-    return TrainResult(run_dir, best, model)
+    return Trainer(model, train_set, cfg, run_dir, validate, "accuracy", meta,
+                   app_config=asdict(cfg))
+
+
+def train(cfg: ClassifyTrainConfig) -> TrainResult:
+    """Train per `cfg` (data-parallel when launched by torchrun)."""
+    return make_trainer(cfg).run()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 
 from neocog.core.config import parse_config
+from neocog.core.precision import RuntimeConfig
 from neocog.core.trainer import run_dir_for
 from neocog.core.visualize import plot_confusion
 
@@ -16,7 +17,7 @@ from .predictor import TASK, Classifier
 
 
 @dataclass
-class ClassifyValConfig:
+class ClassifyValConfig(RuntimeConfig):
     data: str = field(default="", metadata={"help": "same formats as train; empty downloads MNIST"})
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
     split: str = field(default="val", metadata={
@@ -29,12 +30,13 @@ class ClassifyValConfig:
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(ClassifyValConfig, argv, "neocog classify val",
                        "Score a classifier: accuracy, per-class precision/recall, confusion PNG.")
-    clf = Classifier(cfg.weights or None)
+    clf = Classifier(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
+                     cfg.memory_format)
     pre = Preprocess(**clf.header["preprocess"])
     split = load_split(cfg.data, cfg.val_fraction, pre.size)
     images, labels = ((split.val_images, split.val_labels) if cfg.split == "val"
                       else (split.train_images, split.train_labels))
-    report = evaluate(clf.model, ArrayDataset(images, labels, pre), clf.names)
+    report = evaluate(clf.model, ArrayDataset(images, labels, pre), clf.names, runtime=clf.runtime)
     out = run_dir_for(cfg.project, TASK, cfg.name or "val", resume=False)
     out.mkdir(parents=True, exist_ok=True)
     plot_confusion(report.confusion, clf.names, out / "confusion.png",

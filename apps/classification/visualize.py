@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
                        "Write PNGs of the first-layer filters and of each conv layer's activations.")
     if not cfg.source:
         raise SystemExit("neocog classify visualize: error: --source IMAGE is required")
-    clf = Classifier(cfg.weights or None)
+    clf = Classifier(cfg.weights or None, device="cpu", precision="fp32")  # maps in fp32
     image = clf.prepare(cfg.source)
     out = run_dir_for(cfg.project, TASK, cfg.name or "visualize", resume=False)
     out.mkdir(parents=True, exist_ok=True)

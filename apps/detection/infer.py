@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from neocog.core.config import parse_config
+from neocog.core.precision import RuntimeConfig
 from neocog.core.trainer import run_dir_for
 
 from ..common import print_json, run_main
@@ -25,7 +26,7 @@ WINDOW = "neocog detect (q quits)"
 
 
 @dataclass
-class DetectInferConfig:
+class DetectInferConfig(RuntimeConfig):
     source: str = field(default="", metadata={
         "help": "image, folder, glob ('imgs/*.jpg'), video file, webcam index (0) or stream URL"})
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped digits"})
@@ -91,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
                        "Detect objects (default: the shipped digit detector) in images or video.")
     if not cfg.source:
         raise SystemExit("neocog detect infer: error: --source is required")
-    det = Detector(cfg.weights or None, score_threshold=cfg.conf, iou_threshold=cfg.iou,
-                   max_det=cfg.max_det)
+    det = Detector(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
+                     cfg.memory_format,
+                   score_threshold=cfg.conf, iou_threshold=cfg.iou, max_det=cfg.max_det)
     out = run_dir_for(cfg.project, TASK, cfg.name or "infer", resume=False)
     saver, fps, frames, started = None, Fps(), 0, time.perf_counter()
     if cfg.save:

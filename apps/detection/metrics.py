@@ -14,6 +14,7 @@ from pycocotools.cocoeval import COCOeval
 from torchvision.ops import box_convert, box_iou
 
 from neocog.core.heads import TaskModel
+from neocog.core.precision import Runtime
 from neocog.datasets.detection import DetectionRecords
 
 from .data import load_rgb
@@ -91,14 +92,14 @@ def confusion_matrix(records: DetectionRecords, detections: list[Detections], k:
     return matrix
 
 
-def evaluate(model: TaskModel, records: DetectionRecords, size: int,
-             batch_size: int = 16) -> DetectionReport:
+def evaluate(model: TaskModel, records: DetectionRecords, size: int, batch_size: int = 16,
+             runtime: Runtime | None = None) -> DetectionReport:
     """Detect on every image of `records` and score against `records.coco`."""
     model.eval()
     detections: list[Detections] = []
     for i in range(0, len(records), batch_size):
         images = [load_rgb(im) for im in records.images[i: i + batch_size]]
-        detections += detect_arrays(model, images, size, *EVAL_THRESHOLDS)
+        detections += detect_arrays(model, images, size, *EVAL_THRESHOLDS, runtime)
     results = coco_results(records, detections)
     evaluator = coco_eval(records.coco, results)
     k = len(records.names)

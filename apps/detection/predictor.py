@@ -20,6 +20,7 @@ import torch
 from neocog.core.boxes import boxes_from_letterbox, letterbox
 from neocog.core.checkpoint import load_model
 from neocog.core.heads import TaskModel
+from neocog.core.precision import Runtime, prepare
 
 from .data import load_rgb, to_tensor
 from .head import Detections, postprocess
@@ -48,12 +49,14 @@ class FrameResult:
 
 @torch.no_grad()
 def detect_arrays(model: TaskModel, images: list[np.ndarray], size: int, score_threshold: float,
-                  iou_threshold: float, max_det: int) -> list[Detections]:
-    """uint8 RGB images of any size -> Detections in each image's own pixels."""
+                  iou_threshold: float, max_det: int,
+                  runtime: Runtime | None = None) -> list[Detections]:
+    """uint8 RGB images of any size -> Detections in each image's own pixels (the forward
+    pass through `runtime`, decoding and NMS in fp32)."""
     boxed = [letterbox(im, size) for im in images]
-    device = next(model.parameters()).device
-    batch = torch.stack([to_tensor(im) for im, _ in boxed]).to(device)  # (B, 3, S, S)
-    decoded = model.head.decode(model(batch))
+    runtime = runtime or Runtime.as_placed(model)
+    batch = torch.stack([to_tensor(im) for im, _ in boxed])  # (B, 3, S, S)
+    decoded = model.head.decode(runtime.forward(model, batch))
     results = postprocess(decoded, score_threshold, iou_threshold, max_det)
     for r, (_, lb) in zip(results, boxed, strict=True):
         r.boxes = boxes_from_letterbox(r.boxes.cpu(), lb)
@@ -62,14 +65,18 @@ def detect_arrays(model: TaskModel, images: list[np.ndarray], size: int, score_t
 
 
 class Detector:
-    """A trained detector with its input size, class names and thresholds."""
+    """A trained detector with its input size, class names and thresholds; `device`,
+    `precision`, `threads` and `memory_format` as in core.precision.prepare."""
 
-    def __init__(self, weights: str | Path | None = None, device: str = "cpu",
+    def __init__(self, weights: str | Path | None = None, device: str = "auto",
+                 precision: str = "auto", threads: int | None = None,
+                 memory_format: str = "auto",
                  score_threshold: float = 0.25, iou_threshold: float = 0.6,
                  max_det: int = 100) -> None:
         self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
         self.model, self.header = load_model(self.weights, TASK)
-        self.model.to(device)
+        self.runtime = prepare(self.model, TASK, "infer", device, precision, threads,
+                               memory_format)
         self.names: list[str] = self.header["names"]
         self.size: int = int(self.header["imgsz"])
         self.thresholds = (score_threshold, iou_threshold, max_det)
@@ -79,7 +86,8 @@ class Detector:
         return [[Detection(tuple(round(v, 2) for v in box.tolist()), round(float(s), 4),
                            self.names[int(c)], int(c)) for box, s, c in
                  zip(r.boxes, r.scores, r.labels, strict=True)]
-                for r in detect_arrays(self.model, images, self.size, *self.thresholds)]
+                for r in detect_arrays(self.model, images, self.size, *self.thresholds,
+                                       self.runtime)]
 
     def __call__(self, images: list[Any]) -> list[list[Detection]]:
         """Paths or uint8 RGB arrays -> per image a list of Detection."""

@@ -12,6 +12,7 @@ from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
 from neocog.core.config import parse_config
 from neocog.core.heads import TaskModel, build_model
+from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
 from neocog.datasets.detection import DetectionRecords, read_coco, read_detection
 from neocog.datasets.idx import download_mnist
@@ -85,21 +86,25 @@ def build_detector(cfg: DetectTrainConfig, num_classes: int) -> TaskModel:
     return build_model(TASK, backbone, "detect", head)
 
 
-def train(cfg: DetectTrainConfig) -> TrainResult:
-    """Train per `cfg`; every epoch is scored with COCOeval on the validation records."""
+def make_trainer(cfg: DetectTrainConfig) -> Trainer:
+    """The run `train(cfg)` makes, set up (data, model, validation) and not started."""
     train_set, val = load_data(cfg)
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
     model = build_detector(cfg, len(val.names))
 
-    def validate(m: TaskModel) -> dict[str, float]:
-        report = evaluate(m, val, cfg.imgsz)
+    def validate(m: TaskModel, runtime: Runtime) -> dict[str, float]:
+        report = evaluate(m, val, cfg.imgsz, runtime=runtime)
         return {"map": report.map, "map50": report.map50}
 
     run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
     meta = {"names": val.names, "imgsz": cfg.imgsz}
-    trainer = Trainer(model, train_set, cfg, run_dir, validate, "map", meta,
-                      collate=collate, app_config=asdict(cfg))
-    return TrainResult(run_dir, trainer.fit(), model)
+    return Trainer(model, train_set, cfg, run_dir, validate, "map", meta, collate=collate,
+                   app_config=asdict(cfg))
+
+
+def train(cfg: DetectTrainConfig) -> TrainResult:
+    """Train per `cfg`; every epoch is scored with COCOeval on the validation records."""
+    return make_trainer(cfg).run()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 from neocog.core.checkpoint import atomic_write
 from neocog.core.config import parse_config
 from neocog.core.errors import NeocogError
+from neocog.core.precision import RuntimeConfig
 from neocog.core.trainer import run_dir_for
 from neocog.core.visualize import plot_confusion
 from neocog.datasets.detection import DetectionRecords, read_coco, read_detection
@@ -21,7 +22,7 @@ from .visualize import plot_pr_curves
 
 
 @dataclass
-class DetectValConfig:
+class DetectValConfig(RuntimeConfig):
     annotations: str = field(default="", metadata={"help": "COCO instances json to score against"})
     images: str = field(default="", metadata={"help": "the image folder of --annotations"})
     data: str = field(default="", metadata={
@@ -57,11 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(DetectValConfig, argv, "neocog detect val",
                        "Score a detector with COCOeval; writes PR curves and a confusion matrix.")
     records = load_records(cfg)
-    det = Detector(cfg.weights or None)
+    det = Detector(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
+                     cfg.memory_format)
     if len(det.names) != len(records.names):
         raise NeocogError(f"{det.weights}: a model of {len(det.names)} classes cannot be scored "
                           f"on data of {len(records.names)} classes")
-    report = evaluate(det.model, records, det.size, cfg.batch_size)
+    report = evaluate(det.model, records, det.size, cfg.batch_size, det.runtime)
     out = run_dir_for(cfg.project, TASK, cfg.name or "val", resume=False)
     out.mkdir(parents=True, exist_ok=True)
     write_outputs(report, records.names, out, len(records))

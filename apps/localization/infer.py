@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 
 from neocog.core.config import parse_config
+from neocog.core.precision import RuntimeConfig
 from neocog.datasets.images import list_images, read_image
 
 from ..common import predict_in_batches, print_json, run_main
@@ -17,7 +18,7 @@ from .visualize import PRED_COLOUR, draw_box
 
 
 @dataclass
-class LocateInferConfig:
+class LocateInferConfig(RuntimeConfig):
     source: str = field(default="", metadata={"help": "an image file or a folder of images"})
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
     json: bool = field(default=False, metadata={
@@ -42,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
                        "shipped digit) model.")
     if not cfg.source:
         raise SystemExit("neocog locate infer: error: --source FILE|DIR is required")
-    loc = Localizer(cfg.weights or None)
+    loc = Localizer(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
+                     cfg.memory_format)
     files = list_images(cfg.source)
     results = [{"file": str(path), "label": r.label, "score": round(r.score, 4), "box": r.box}
                for path, r in predict_in_batches(loc, files, cfg.batch_size)]

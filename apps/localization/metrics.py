@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 
 from neocog.core.boxes import paired_box_iou
 from neocog.core.heads import TaskModel
+from neocog.core.precision import Runtime
 
 from .data import Preprocess
 from .predictor import locate_arrays
@@ -34,8 +35,8 @@ class LocalizationReport:
 
 
 @torch.no_grad()
-def evaluate(model: TaskModel, pre: Preprocess, source: Dataset,
-             batch_size: int = 100) -> LocalizationReport:
+def evaluate(model: TaskModel, pre: Preprocess, source: Dataset, batch_size: int = 100,
+             runtime: Runtime | None = None) -> LocalizationReport:
     """Run `model` once over every sample of `source`; boxes are compared in the pixels
     of each original image (after mapping back from the letterboxed input)."""
     model.eval()
@@ -43,7 +44,7 @@ def evaluate(model: TaskModel, pre: Preprocess, source: Dataset,
     for start in range(0, len(source), batch_size):
         samples = [source[i] for i in range(start, min(len(source), start + batch_size))]
         images, truth, boxes = zip(*samples, strict=True)
-        for (index, _, box), label, true in zip(locate_arrays(model, pre, list(images)), truth,
+        for (index, _, box), label, true in zip(locate_arrays(model, pre, list(images), runtime), truth,
                                                 boxes, strict=True):
             labels.append(label)
             predicted.append(index)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 from torch.utils.data import Subset
@@ -12,7 +11,8 @@ from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
 from neocog.core.config import parse_config
 from neocog.core.heads import TaskModel, build_model
-from neocog.core.trainer import TrainConfig, Trainer, run_dir_for, seed_everything
+from neocog.core.precision import Runtime
+from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
 
 from ..classification.data import holdout
 from ..common import run_main
@@ -72,28 +72,25 @@ def build_localizer(cfg: LocateTrainConfig, num_classes: int) -> TaskModel:
     return build_model(TASK, backbone, "locate", head)
 
 
-@dataclass
-class TrainResult:
-    run_dir: Path  # holds best.safetensors, last.safetensors, metrics.csv, curves.png
-    best: dict[str, float]  # the best epoch's validation metrics
-    model: TaskModel
-
-
-def train(cfg: LocateTrainConfig) -> TrainResult:
-    """Train per `cfg`; the best epoch by CorLoc is kept."""
+def make_trainer(cfg: LocateTrainConfig) -> Trainer:
+    """The run `train(cfg)` makes, set up (data, model, validation) and not started."""
     data = load_data(cfg)
     pre = Preprocess(size=cfg.imgsz)
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
     model = build_localizer(cfg, len(data.names))
 
-    def validate(m: TaskModel) -> dict[str, float]:
-        return evaluate(m, pre, data.val).metrics()
+    def validate(m: TaskModel, runtime: Runtime) -> dict[str, float]:
+        return evaluate(m, pre, data.val, runtime=runtime).metrics()
 
     run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
     meta = {"names": data.names, "preprocess": pre.to_dict()}
-    trainer = Trainer(model, LocateTrainSet(data.train, pre), cfg, run_dir, validate, "corloc",
-                      meta, app_config=asdict(cfg))
-    return TrainResult(run_dir, trainer.fit(), model)
+    return Trainer(model, LocateTrainSet(data.train, pre), cfg, run_dir, validate, "corloc",
+                   meta, app_config=asdict(cfg))
+
+
+def train(cfg: LocateTrainConfig) -> TrainResult:
+    """Train per `cfg`; the best epoch by CorLoc is kept."""
+    return make_trainer(cfg).run()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from neocog.core.config import parse_config
+from neocog.core.precision import RuntimeConfig
 from neocog.core.trainer import run_dir_for
 
 from ..common import run_main
@@ -17,7 +18,7 @@ from .visualize import plot_box_grid
 
 
 @dataclass
-class LocateValConfig:
+class LocateValConfig(RuntimeConfig):
     data: str = field(default="", metadata={
         "help": "COCO instances json (images/ beside it), or an MNIST IDX folder to generate "
                 "--val-images held-out digit images from; empty downloads MNIST"})
@@ -34,12 +35,13 @@ class LocateValConfig:
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(LocateValConfig, argv, "neocog locate val",
                        "Score a localizer: top-1, mean IoU, CorLoc; writes a box-grid PNG.")
-    loc = Localizer(cfg.weights or None)
+    loc = Localizer(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
+                     cfg.memory_format)
     if cfg.data.endswith(".json"):
         source = coco_source(cfg.data, cfg.primary)[0]
     else:
         source = generated_data(cfg.data, 0, cfg.val_images, cfg.val_fraction, seed=0).val
-    report = evaluate(loc.model, loc.pre, source)
+    report = evaluate(loc.model, loc.pre, source, runtime=loc.runtime)
     out = run_dir_for(cfg.project, TASK, cfg.name or "val", resume=False)
     out.mkdir(parents=True, exist_ok=True)
     title = f"CorLoc {report.corloc:.4f}  mean IoU {report.mean_iou:.4f}  top-1 {report.top1:.4f}"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from neocog.core.config import parse_config
 from neocog.core.errors import NeocogError
+from neocog.core.precision import RuntimeConfig
 from neocog.datasets.audio import list_audio
 from neocog.datasets.speech import DIGIT_WORDS
 
@@ -18,7 +19,7 @@ from .predictor import Transcriber
 
 
 @dataclass
-class TranscribeConfig:
+class TranscribeConfig(RuntimeConfig):
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
     vocabulary: str = field(default="", metadata={
         "help": "comma-separated words (or 'digits'): beam search may only output these; "
@@ -44,7 +45,9 @@ def parse_vocabulary(text: str) -> list[str] | None:
 
 def transcriber_for(cfg: TranscribeConfig) -> Transcriber:
     return Transcriber(cfg.weights or None, vocabulary=parse_vocabulary(cfg.vocabulary),
-                       beam=cfg.beam, max_seconds=cfg.max_seconds)
+                       beam=cfg.beam, max_seconds=cfg.max_seconds, device=cfg.device,
+                       precision=cfg.precision, threads=cfg.threads,
+                       memory_format=cfg.memory_format)
 
 
 def transcribe_sources(sources: list[str], cfg: TranscribeConfig) -> int:

@@ -18,6 +18,7 @@ from neocog.core.audio import MelConfig
 from neocog.core.checkpoint import load_model
 from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel
+from neocog.core.precision import Runtime, prepare
 from neocog.datasets.audio import SILENCE, read_audio
 
 from .data import features, pad_specs
@@ -44,13 +45,14 @@ def make_decoder(alphabet: str, vocabulary: list[str] | None = None, beam: int =
 
 @torch.no_grad()
 def transcribe_specs(model: TaskModel, specs: list[Tensor], decode: Decoder,
-                     batch_size: int = 32) -> list[str]:
-    """Log-mel images [Tensor[1, F, T_i]] -> one transcript each, run in padded batches."""
-    device = next(model.parameters()).device
+                     batch_size: int = 32, runtime: Runtime | None = None) -> list[str]:
+    """Log-mel images [Tensor[1, F, T_i]] -> one transcript each, run in padded batches
+    (the forward pass through `runtime`, CTC decoding in fp32)."""
+    runtime = runtime or Runtime.as_placed(model)
     texts = []
     for start in range(0, len(specs), batch_size):
         inputs, frames = pad_specs(specs[start: start + batch_size])
-        logp = model(inputs.to(device)).float().log_softmax(-1).cpu()  # (B, T', K)
+        logp = runtime.forward(model, inputs).log_softmax(-1).cpu()  # (B, T', K)
         lengths = model.head.output_frames(frames)
         texts += [decode(row[:n]) for row, n in zip(logp, lengths.tolist(), strict=True)]
     return texts
@@ -93,14 +95,18 @@ class Transcriber:
 
     vocabulary=None decodes to the word list the checkpoint was trained on, when it
     declares one (the shipped digit model does), else greedily; [] is always greedy;
-    a list of words constrains the beam search to them.
+    a list of words constrains the beam search to them. `device`, `precision`,
+    `threads` and `memory_format` as in core.precision.prepare.
     """
 
     def __init__(self, weights: str | Path | None = None, vocabulary: list[str] | None = None,
-                 beam: int = 8, max_seconds: float = 20.0, device: str = "cpu") -> None:
+                 beam: int = 8, max_seconds: float = 20.0, device: str = "auto",
+                 precision: str = "auto", threads: int | None = None,
+                 memory_format: str = "auto") -> None:
         self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
         self.model, self.header = load_model(self.weights, TASK)
-        self.model.to(device)
+        self.runtime = prepare(self.model, TASK, "infer", device, precision, threads,
+                               memory_format)
         self.mel = MelConfig(**self.header["mel"])
         self.alphabet: str = self.model.head.config.alphabet
         self.vocabulary = self.header.get("words", []) if vocabulary is None else vocabulary
@@ -126,7 +132,8 @@ class Transcriber:
         edge = np.zeros(int(EDGE_PAUSE * self.mel.sample_rate), np.float32)
         specs = [features(torch.from_numpy(np.concatenate([edge, p, edge])), self.mel)
                  for p in pieces]
-        return " ".join(t for t in transcribe_specs(self.model, specs, self.decode) if t)
+        return " ".join(t for t in transcribe_specs(self.model, specs, self.decode,
+                                                      runtime=self.runtime) if t)
 
     def transcribe(self, source: str | Path | np.ndarray, sample_rate: int | None = None) -> str:
         """A file path, or a float32 waveform (sample_rate required) -> its transcript."""

@@ -15,6 +15,7 @@ from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
 from neocog.core.config import given_fields, keep_fixed, parse_config
 from neocog.core.heads import TaskModel, build_model
+from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
 from neocog.datasets.speech import DIGIT_WORDS, DigitBank, read_corpus, read_fsdd
 
@@ -128,9 +129,8 @@ def is_fsdd(data: str) -> bool:
     return folder.is_dir() and next(folder.glob("[0-9]_*_*.wav"), None) is not None
 
 
-def train(cfg: SpeechTrainConfig, given: Collection[str] | None = None) -> TrainResult:
-    """Train per `cfg`; validation WER (greedy decoding) picks the best epoch. `given`:
-    the options the user set (see fine_tuning_config), when `cfg` comes from a command line."""
+def make_trainer(cfg: SpeechTrainConfig, given: Collection[str] | None = None) -> Trainer:
+    """The run `train(cfg, given)` makes, set up (data, model, validation), not started."""
     augment = Augment(warp=cfg.warp) if cfg.augment else None  # bad options fail here, early
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
     model, mel, cfg = build_recognizer(cfg, given)
@@ -141,15 +141,21 @@ def train(cfg: SpeechTrainConfig, given: Collection[str] | None = None) -> Train
     references = [labels_to_text(labels.tolist(), alphabet) for _, labels in val_examples]
     greedy = make_decoder(alphabet)
 
-    def validate(m: TaskModel) -> dict[str, float]:
-        hypotheses = transcribe_specs(m, [spec for spec, _ in val_examples], greedy)
+    def validate(m: TaskModel, runtime: Runtime) -> dict[str, float]:
+        hypotheses = transcribe_specs(m, [spec for spec, _ in val_examples], greedy,
+                                      runtime=runtime)
         return error_rates(references, hypotheses)
 
     run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
     meta = {"mel": mel.to_dict(), "words": DIGIT_WORDS if is_fsdd(cfg.data) else []}
-    trainer = Trainer(model, train_set, cfg, run_dir, validate, "wer", meta, collate=collate,
-                      mode="min", app_config=asdict(cfg))
-    return TrainResult(run_dir, trainer.fit(), model)
+    return Trainer(model, train_set, cfg, run_dir, validate, "wer", meta, collate=collate,
+                   mode="min", app_config=asdict(cfg))
+
+
+def train(cfg: SpeechTrainConfig, given: Collection[str] | None = None) -> TrainResult:
+    """Train per `cfg`; validation WER (greedy decoding) picks the best epoch. `given`:
+    the options the user set (see fine_tuning_config), when `cfg` comes from a command line."""
+    return make_trainer(cfg, given).run()
 
 
 def main(argv: list[str] | None = None) -> int:

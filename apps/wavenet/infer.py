@@ -12,6 +12,7 @@ import soundfile as sf
 
 from neocog.core.checkpoint import atomic_write
 from neocog.core.config import StrictParser, add_dataclass_args, dataclass_from_args, parse_config
+from neocog.core.precision import RuntimeConfig
 from neocog.datasets.audio import read_audio
 
 from ..common import run_main
@@ -19,7 +20,7 @@ from .predictor import Synthesizer
 
 
 @dataclass
-class GenerateConfig:
+class GenerateConfig(RuntimeConfig):
     seconds: float = field(default=1.0, metadata={"help": "length of the audio to sample"})
     speaker: str = field(default="", metadata={"help": "a speaker the model knows; empty = none"})
     label: str = field(default="", metadata={"help": "label the model knows (FSDD: a digit)"})
@@ -30,7 +31,7 @@ class GenerateConfig:
 
 
 @dataclass
-class VocodeConfig:
+class VocodeConfig(RuntimeConfig):
     speaker: str = field(default="", metadata={"help": "a speaker the model knows; empty = none"})
     temperature: float = 1.0
     seed: int = 0
@@ -51,7 +52,8 @@ def report(path: str, samples: int, sample_rate: int, seconds: float) -> None:
 def generate_main(argv: list[str] | None = None) -> int:
     cfg = parse_config(GenerateConfig, argv, "neocog wavenet generate",
                        "Sample audio from a WaveNet, unconditioned or with a speaker / label.")
-    synth = Synthesizer(cfg.weights or None)
+    synth = Synthesizer(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
+                     cfg.memory_format)
     started = time.perf_counter()
     wave = synth.generate(cfg.seconds, cfg.speaker, cfg.label, cfg.temperature, cfg.seed)
     write_wav(cfg.out, wave, synth.sample_rate)
@@ -66,7 +68,8 @@ def vocode_main(argv: list[str] | None = None) -> int:
     add_dataclass_args(parser, VocodeConfig)
     args = parser.parse_args(argv)
     cfg = dataclass_from_args(VocodeConfig, args)
-    synth = Synthesizer(cfg.weights or None)
+    synth = Synthesizer(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
+                     cfg.memory_format)
     audio = read_audio(args.source, synth.sample_rate)
     if audio.note:
         print(audio.note)

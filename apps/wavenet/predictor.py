@@ -12,6 +12,7 @@ from neocog.core.audio import log_mel
 from neocog.core.checkpoint import load_model
 from neocog.core.errors import NeocogError
 from neocog.core.lpc import predictors
+from neocog.core.precision import prepare
 
 from .data import index_of, mu_law_decode
 from .fast import FastGenerator
@@ -21,12 +22,22 @@ DEFAULT_WEIGHTS = Path(__file__).parent / "assets" / "fsdd_default.safetensors"
 
 
 class Synthesizer:
-    """A trained WaveNet, its speaker / label names and its cached generator."""
+    """A trained WaveNet, its speaker / label names and its cached generator.
 
-    def __init__(self, weights: str | Path | None = None) -> None:
+    `device`, `precision`, `threads` and `memory_format` (core.precision.prepare) set how the torch
+    model scores audio (`neocog wavenet val`); generation and vocoding always run the
+    cached NumPy generator in fp32 on the CPU, so they accept only auto or fp32.
+    """
+
+    def __init__(self, weights: str | Path | None = None, device: str = "auto",
+                 precision: str = "auto", threads: int | None = None,
+                 memory_format: str = "auto") -> None:
         self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
         model, self.header = load_model(self.weights, TASK)
         self.model: WaveNet = model  # type: ignore[assignment]
+        self.precision = precision
+        self.runtime = prepare(self.model, TASK, "infer", device, precision, threads,
+                               memory_format)
         self.mel = self.model.config.mel_config
         self.sample_rate = self.mel.sample_rate
         self.speakers: list[str] = self.header.get("speakers", [])
@@ -47,6 +58,7 @@ class Synthesizer:
     def generate(self, seconds: float, speaker: str = "", label: str = "",
                  temperature: float = 1.0, seed: int = 0) -> np.ndarray:
         """Sample `seconds` of audio (no mel: the model saw zeros for it in training)."""
+        self._check_generation_precision()
         length = int(seconds * self.sample_rate)
         if length <= 0:
             raise NeocogError(f"--seconds {seconds}: nothing to generate")
@@ -58,6 +70,7 @@ class Synthesizer:
                seed: int = 0) -> np.ndarray:
         """float32 (T,) at `sample_rate` -> a resynthesis (T,) from its own log-mel (an LPC
         model also reads its spectral envelope from it)."""
+        self._check_generation_precision()
         samples = torch.from_numpy(wave)
         mel = log_mel(samples, self.mel).unsqueeze(0)  # (1, n_mels, frames)
         inputs = self.names(speaker, "") | {"mel": mel}
@@ -65,6 +78,11 @@ class Synthesizer:
         lpc = predictors(samples, self.mel, order) if order else None
         return self._decode(self.generator.generate(inputs, len(wave), temperature, seed,
                                                     lpc=lpc))
+
+    def _check_generation_precision(self) -> None:
+        if self.precision not in ("auto", "fp32"):
+            raise NeocogError(f"--precision {self.precision}: generation runs the cached NumPy "
+                              "generator in fp32; --precision applies to wavenet train and val")
 
     @staticmethod
     def _decode(codes: np.ndarray) -> np.ndarray:

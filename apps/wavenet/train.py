@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from neocog.core.audio import MelConfig
 from neocog.core.checkpoint import load_model
 from neocog.core.config import parse_config
+from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
 
 from ..common import run_main
@@ -73,9 +74,9 @@ def load_clips(items: list[AudioItem], model: WaveNet, frames: int, speakers: li
                       model.config.lpc_order) for item in items]
 
 
-def train(cfg: WaveNetTrainConfig, train_items: list[AudioItem] | None = None,
-          val_items: list[AudioItem] | None = None) -> TrainResult:
-    """Train per `cfg`; items given directly override --data / --val-data."""
+def make_trainer(cfg: WaveNetTrainConfig, train_items: list[AudioItem] | None = None,
+                 val_items: list[AudioItem] | None = None) -> Trainer:
+    """The run `train(cfg, ...)` makes, set up (data, model, validation), not started."""
     if train_items is None:
         train_items = list_items(cfg.data, cfg.name_fields)
         if cfg.val_data:
@@ -92,14 +93,19 @@ def train(cfg: WaveNetTrainConfig, train_items: list[AudioItem] | None = None,
     train_set = CropDataset(clips, cfg.crop_frames, hop, cfg.epoch_crops, cfg.drop_mel,
                             cfg.drop_global)
 
-    def validate(m: WaveNet) -> dict[str, float]:
-        return {"val_bits": bits_per_sample(m, val_clips)}
+    def validate(m: WaveNet, runtime: Runtime) -> dict[str, float]:
+        return {"val_bits": bits_per_sample(m, val_clips, runtime=runtime)}
 
     run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
     meta = {"speakers": speakers, "labels": labels}
-    trainer = Trainer(model, train_set, cfg, run_dir, validate, "val_bits", meta, mode="min",
-                      app_config=asdict(cfg))
-    return TrainResult(run_dir, trainer.fit(), model)
+    return Trainer(model, train_set, cfg, run_dir, validate, "val_bits", meta, mode="min",
+                   app_config=asdict(cfg))
+
+
+def train(cfg: WaveNetTrainConfig, train_items: list[AudioItem] | None = None,
+          val_items: list[AudioItem] | None = None) -> TrainResult:
+    """Train per `cfg`; items given directly override --data / --val-data."""
+    return make_trainer(cfg, train_items, val_items).run()
 
 
 def main(argv: list[str] | None = None) -> int:

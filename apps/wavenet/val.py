@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from neocog.core.config import parse_config
+from neocog.core.precision import RuntimeConfig
 
 from ..common import print_json, run_main
 from .data import list_items
@@ -14,7 +15,7 @@ from .train import load_clips
 
 
 @dataclass
-class WaveNetValConfig:
+class WaveNetValConfig(RuntimeConfig):
     data: str = field(default="", metadata={"help": "held-out audio: folder or JSONL manifest"})
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
     name_fields: str = field(default="", metadata={
@@ -27,10 +28,11 @@ def main(argv: list[str] | None = None) -> int:
                        "Score held-out audio: -log2 p(sample | past, own log-mel) per sample.")
     if not cfg.data:
         raise SystemExit("neocog wavenet val: error: --data FOLDER|MANIFEST.jsonl is required")
-    synth = Synthesizer(cfg.weights or None)
+    synth = Synthesizer(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
+                     cfg.memory_format)
     items = list_items(cfg.data, cfg.name_fields)
     clips = load_clips(items, synth.model, 0, synth.speakers, synth.labels)
-    bits = bits_per_sample(synth.model, clips)
+    bits = bits_per_sample(synth.model, clips, runtime=synth.runtime)
     samples = sum(c.codes.shape[0] for c in clips)
     # An LPC model is scored on what it draws: the excitation, the envelope being given.
     codes = "excitation" if synth.model.config.lpc_order else "sample"
