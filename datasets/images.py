@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +14,52 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 
 def read_image(path: str | Path, channels: int = 3) -> np.ndarray:
-    """An image file -> uint8 array (H, W) for channels=1, (H, W, 3) for channels=3."""
+    """An image file -> uint8 array (H, W) for channels=1, (H, W, 3) for channels=3.
+
+    Whatever the file's mode, the array is the picture as it looks in 8-bit RGB (see
+    `rendered`); an image over Pillow's pixel limit is refused, not decoded.
+    """
     path = Path(path)
     try:
-        with Image.open(path) as img:
-            img = img.convert("L" if channels == 1 else "RGB")
-            return np.asarray(img).copy()
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that; decoding such a
+            # file (a header can claim any size) is what the limit is there to stop.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                rgb = rendered(img)
     except FileNotFoundError:
         raise NeocogError(f"{path}: no such image file") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise NeocogError(f"{path}: refused, too many pixels to decode ({err})") from None
     except (UnidentifiedImageError, OSError, ValueError) as err:
         raise NeocogError(f"{path}: not a readable image ({err})") from None
+    return np.asarray(rgb.convert("L") if channels == 1 else rgb).copy()
+
+
+def rendered(img: Image.Image) -> Image.Image:
+    """Any Pillow mode -> the 8-bit RGB image it shows.
+
+    Pillow's own convert() clips 16-bit samples (a mid-grey 32896 becomes white) and
+    drops alpha (black ink on a transparent canvas becomes all black), so: 16-bit and
+    float samples are scaled to 8 bits, and transparency is composited onto white.
+    """
+    if img.mode.startswith("I") or img.mode == "F":
+        img = Image.fromarray(grey8(np.asarray(img), img.mode), "L")
+    if img.has_transparency_data:  # RGBA, LA, PA, or P / L / RGB with a transparent colour
+        img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img.convert("RGBA"))
+    return img.convert("RGB")
+
+
+def grey8(samples: np.ndarray, mode: str) -> np.ndarray:
+    """(H, W) samples of mode I;16*, I or F -> uint8 (H, W).
+
+    Integer samples are taken as 16-bit (PNG, TIFF and PNM grey images wider than 8 bits
+    are 16-bit; Pillow opens some of them as mode I): 0..65535 -> 0..255. Float samples
+    keep Pillow's scale (convert("F") of an 8-bit image gives 0..255); NaN reads as 0.
+    """
+    scale = 1.0 if mode == "F" else 255 / 65535
+    scaled = np.nan_to_num(samples.astype(np.float64) * scale)
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 
 def list_files(source: str | Path, suffixes: tuple[str, ...], what: str) -> list[Path]:
