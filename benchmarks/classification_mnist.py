@@ -43,7 +43,8 @@ def main() -> None:
         ("top-1 accuracy", f"{accuracy:.4f}  (target >= {TARGET_ACCURACY})"),
         ("training wall s", f"{seconds:.1f}  (target <= {TARGET_SECONDS:.0f})"),
         ("recipe", f"{cfg.backbone} width {cfg.width}, {cfg.epochs} epochs, EMA {cfg.ema}"),
-    ], {"accuracy": accuracy, "train_seconds": seconds, "heldout_images": len(split.val_labels),
+    ], {"accuracy": accuracy, "train_seconds": seconds, "precision": str(result.runtime),
+        "heldout_images": len(split.val_labels),
         "train_images": len(split.train_labels), "epochs": cfg.epochs, "backbone": cfg.backbone,
         "width": cfg.width, "shipped": args.ship,
         "meets_target": accuracy >= TARGET_ACCURACY and seconds <= TARGET_SECONDS})

@@ -77,7 +77,8 @@ def main() -> None:
         ("recipe", f"{cfg.backbone} width {cfg.width}, neck {cfg.neck_channels}, "
                    f"{cfg.epochs} x {cfg.scenes} scenes of {cfg.scene_size} px"),
     ], {"map": rep.map, "map50": rep.map50, "per_class_ap": rep.per_class_ap,
-        "train_seconds": seconds, "epochs": cfg.epochs, "scenes_per_epoch": cfg.scenes,
+        "train_seconds": seconds, "precision": str(result.runtime),
+        "epochs": cfg.epochs, "scenes_per_epoch": cfg.scenes,
         "backbone": cfg.backbone, "width": cfg.width, "neck_channels": cfg.neck_channels,
         "imgsz": cfg.imgsz, "lr": cfg.lr, "started_from": cfg.weights, "shipped": args.ship,
         "meets_target": rep.map >= TARGET_MAP and rep.map50 >= TARGET_MAP50

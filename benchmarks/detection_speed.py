@@ -17,6 +17,7 @@ import torch
 from neocog.apps.detection import Detector
 from neocog.apps.detection.data import read_mnist, write_scene_video
 from neocog.apps.detection.visualize import draw
+from neocog.core.precision import set_threads
 
 from common import SHARED, add_threads_option, report, run
 
@@ -50,7 +51,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=200)
     add_threads_option(parser, 1)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     det = Detector(args.weights or None)
     digits, labels = read_mnist(SHARED / "mnist")
     with tempfile.TemporaryDirectory() as tmp:

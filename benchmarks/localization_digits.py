@@ -14,8 +14,6 @@ import argparse
 import shutil
 import time
 
-import torch
-
 from neocog.apps.localization import DEFAULT_WEIGHTS, Localizer, LocateTrainConfig, evaluate, train
 from neocog.apps.localization.data import coco_source, unseen_digits
 
@@ -39,10 +37,9 @@ def main() -> None:
     # One intra-op thread: on a 2-core machine shared with other jobs, two threads spin
     # against each other and a training step runs ~10x slower. The one DataLoader worker
     # renders images on the other core.
-    torch.set_num_threads(1)
     name = "localization_digits" + (f"_{args.tag}" if args.tag else "")
     cfg = LocateTrainConfig(data=args.data, epochs=args.epochs, train_images=args.train_images,
-                            workers=1, project="runs/benchmarks", name=name)
+                            workers=1, threads=1, project="runs/benchmarks", name=name)
     shutil.rmtree(f"runs/benchmarks/locate/{name}", ignore_errors=True)
     started = time.perf_counter()
     result = train(cfg)
@@ -70,7 +67,8 @@ def main() -> None:
                    f"{cfg.train_images} images, batch {cfg.batch_size}"),
         ("weights", f"{weights.stat().st_size / 1024:.0f} KiB"),
     ], {"corloc": scores.corloc, "mean_iou": scores.mean_iou, "top1": scores.top1,
-        "train_seconds": seconds, "val_images": len(source), "heldout_generated": held,
+        "train_seconds": seconds, "precision": str(result.runtime),
+        "val_images": len(source), "heldout_generated": held,
         "unseen_digits": {"corloc": unseen_scores.corloc, "mean_iou": unseen_scores.mean_iou,
                           "top1": unseen_scores.top1, "images": len(unseen)},
         "epochs": cfg.epochs, "train_images_per_epoch": cfg.train_images,

@@ -283,12 +283,14 @@ def speed_table(results: dict[str, dict]) -> dict[str, dict[str, dict[str, float
 
 def picks(table: dict) -> dict[str, dict[str, str]]:
     """What auto picks per app and mode, on this CPU and on one without native bf16."""
-    out = {}
+    out: dict[str, dict[str, str]] = {}
     for app in table:
-        for mode in ("train", "infer", "stream"):
-            for native in (True, False):
-                name, cl, why = choose_cpu(app, mode, "auto", native, table)
-                label = "native_bf16" if native else "no_bf16"
+        for native, label in ((True, "native_bf16"), (False, "no_bf16")):
+            infer = choose_cpu(app, "infer", "auto", native, table)
+            chosen = {"train": choose_cpu(app, "train", "auto", native, table), "infer": infer,
+                      # batch 1 runs on the weights as infer laid them out
+                      "stream": choose_cpu(app, "stream", "auto", native, table, layout=infer[1])}
+            for mode, (name, cl, _) in chosen.items():
                 out.setdefault(app, {})[f"{mode}_{label}"] = name + (" + channels_last" if cl else "")
     return out
 
@@ -311,7 +313,8 @@ def main() -> None:
                         "the picks and --ship from this earlier run's JSON")
     args = parser.parse_args()
     threads = set_threads(args.threads)
-    results = json.loads(Path(args.table_from).read_text())["results"] if args.table_from else {}
+    earlier = json.loads(Path(args.table_from).read_text()) if args.table_from else {}
+    results = earlier.get("results", {})
     for app in [] if args.table_from else args.apps.split(","):
         case = CASES[app]()
         variants = VARIANTS_2D if case.conv2d else VARIANTS_1D
@@ -334,8 +337,9 @@ def main() -> None:
         rows.append((f"{app} auto picks", json.dumps(chosen[app])))
     if args.ship:
         ship(table)
+    measured = {"measured_by": earlier.get("measured_by", earlier["command"])} if earlier else {}
     report("precision", rows, {"threads": threads, "native_bf16": cpu_has_native_bf16(),
-                               "results": results, "speed_table": table, "auto": chosen})
+                               "results": results, "speed_table": table, "auto": chosen, **measured})
 
 
 if __name__ == "__main__":

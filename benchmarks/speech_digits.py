@@ -14,11 +14,11 @@ import shutil
 import time
 
 import numpy as np
-import torch
 from safetensors.torch import save_file
 
 from neocog.apps.speech import DEFAULT_WEIGHTS, SpeechTrainConfig, Transcriber, error_rates, train
 from neocog.core.checkpoint import HEADER_KEY, atomic_write, read_checkpoint
+from neocog.core.precision import set_threads
 from neocog.datasets.audio import read_audio
 from neocog.datasets.speech import (
     DIGIT_WORDS,
@@ -93,12 +93,13 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="suffix of the result name (a variant)")
     add_threads_option(parser, 2)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     holdout = "" if args.ship else args.holdout
     name = ("speech_digits_ship" if args.ship else "speech_digits") + (f"_{args.tag}" if args.tag else "")
     cfg = SpeechTrainConfig(data=str(FSDD), holdout_speaker=holdout, epochs=args.epochs,
                             warp=args.warp, dropout=args.dropout, cepstra=args.cepstra,
-                            layers=args.layers, project="runs/benchmarks", name=name)
+                            layers=args.layers, threads=args.threads, project="runs/benchmarks",
+                            name=name)
     shutil.rmtree(f"runs/benchmarks/speech/{name}", ignore_errors=True)
     started = time.perf_counter()
     result = train(cfg)
@@ -118,7 +119,8 @@ def main() -> None:
              ("held-out speaker", holdout or "none (--ship: all five trained on)"),
              ("targets", f"WER <= {TARGET_WER}, isolated accuracy >= {TARGET_ACCURACY}")]
     report(name, rows, {
-        "results": results, "train_seconds": seconds, "holdout_speaker": holdout,
+        "results": results, "train_seconds": seconds, "precision": str(result.runtime),
+        "holdout_speaker": holdout,
         "epochs": cfg.epochs, "utterances_per_epoch": cfg.utterances, "n_mels": cfg.n_mels,
         "warp": cfg.warp, "dropout": cfg.dropout, "cepstra": cfg.cepstra,
         "head_layers": cfg.layers,

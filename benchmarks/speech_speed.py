@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import torch
 
 from neocog.apps.speech import Transcriber, error_rates
+from neocog.core.precision import set_threads
 from neocog.datasets.speech import DIGIT_WORDS, DigitBank, DigitSpec, read_fsdd
 
 from common import SHARED, add_threads_option, report, run
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     add_threads_option(parser, 1)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sixty_seconds.wav"
         reference = sixty_seconds(path)

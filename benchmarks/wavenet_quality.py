@@ -23,6 +23,7 @@ from neocog.apps.wavenet.metrics import bits_per_sample
 from neocog.apps.wavenet.train import load_clips
 from neocog.core.audio import log_mel
 from neocog.core.errors import NeocogError
+from neocog.core.precision import set_threads
 from neocog.datasets.audio import read_audio
 
 from common import SHARED, add_threads_option, report, run
@@ -70,14 +71,16 @@ def marginal_bits(reference: list[Clip], clips: list[Clip]) -> float:
     return float(-log2p[torch.cat([c.targets for c in clips])].mean())
 
 
-def train_without(items: list, unseen: str, cfg: WaveNetTrainConfig) -> tuple[Path, float, int]:
+def train_without(items: list, unseen: str, cfg: WaveNetTrainConfig
+                  ) -> tuple[Path, float, int, str]:
     """Train on every speaker but `unseen` (2% held out to pick the best epoch)
     -> (best weights, training seconds, recordings trained on)."""
     train_items, val_items = split_items([i for i in items if i.speaker != unseen], 0.02, seed=0)
     shutil.rmtree(f"{cfg.project}/wavenet/{cfg.name}", ignore_errors=True)
     started = time.perf_counter()
     result = train(cfg, train_items, val_items)
-    return result.run_dir / "best.safetensors", time.perf_counter() - started, len(train_items)
+    return (result.run_dir / "best.safetensors", time.perf_counter() - started, len(train_items),
+            str(result.runtime))
 
 
 def main() -> None:
@@ -100,18 +103,19 @@ def main() -> None:
     args = parser.parse_args()
     if args.weights and args.ship:
         parser.error("--weights scores existing weights; there is nothing new to --ship")
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     if not args.skip_recognition:
         transcriber()  # fail before training, not after
     items = list_items(args.data, "label,speaker")
     unseen = [i for i in items if i.speaker == args.unseen]
     name = "wavenet_quality" + ("_rescored" if args.weights else "") + (f"_{args.tag}" if args.tag else "")
     cfg = WaveNetTrainConfig(epochs=args.epochs, epoch_crops=args.epoch_crops, val_clips=20,
-                             lpc_order=args.lpc_order, project="runs/benchmarks", name=name)
+                             lpc_order=args.lpc_order, threads=args.threads, project="runs/benchmarks",
+                             name=name)
     if args.weights:
-        weights, seconds, trained_on = Path(args.weights), None, None
+        weights, seconds, trained_on, runtime = Path(args.weights), None, None, None
     else:
-        weights, seconds, trained_on = train_without(items, args.unseen, cfg)
+        weights, seconds, trained_on, runtime = train_without(items, args.unseen, cfg)
     synth = Synthesizer(weights)
     clips = load_clips(unseen, synth.model, 0, [], [])  # the unseen speaker: no names
     bits = bits_per_sample(synth.model, clips)
@@ -126,7 +130,7 @@ def main() -> None:
                                 if seconds is not None else f"not trained here: scored {weights}")]
     result_json = {"unseen_speaker": args.unseen, "unseen_recordings": len(unseen),
                    "bits_per_sample": bits, "bits_of": coded, "context_free_bits": marginal,
-                   "train_seconds": seconds,
+                   "train_seconds": seconds, "precision": runtime,
                    "train_recordings": trained_on, "weights": str(weights), "epochs": cfg.epochs,
                    "epoch_crops": cfg.epoch_crops, "crop_frames": cfg.crop_frames,
                    "batch_size": cfg.batch_size, "threads": args.threads,

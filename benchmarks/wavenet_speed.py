@@ -17,6 +17,7 @@ import torch
 
 from neocog.apps.wavenet import DEFAULT_WEIGHTS, Synthesizer
 from neocog.apps.wavenet.fast import naive_generate
+from neocog.core.precision import set_threads
 
 from common import report, run
 
@@ -37,7 +38,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="cached runs (median)")
     parser.add_argument("--naive-samples", type=int, default=200)
     args = parser.parse_args()
-    torch.set_num_threads(1)  # batch 1 is latency-bound; extra threads only spin
+    set_threads(1)  # batch 1 is latency-bound; extra threads only spin
     synth = Synthesizer(DEFAULT_WEIGHTS)
     rate, rf = synth.sample_rate, synth.model.config.receptive_field
     n = int(args.seconds * rate)

@@ -94,7 +94,7 @@ def check_options(device: str, precision: str, memory_format: str) -> None:
                                    (memory_format, MEMORY_FORMATS, "memory-format")):
         if value not in choices:
             raise NeocogError(f"--{option} {value}: choose one of {', '.join(choices)}")
-    if precision == "fp16" and resolve_device(device).type != "cuda":
+    if resolve_device(device).type != "cuda" and precision == "fp16":
         raise NeocogError("--precision fp16: CUDA only (CPU autocast has no fp16 kernels "
                           "worth using); use bf16 or fp32 on a CPU")
 

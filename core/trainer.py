@@ -66,6 +66,7 @@ class TrainResult:
     run_dir: Path  # holds best.safetensors, last.safetensors, metrics.csv, curves.png
     best: dict[str, float]  # the best epoch's validation metrics
     model: nn.Module  # the model as training left it (this rank's copy under torchrun)
+    runtime: Runtime | None = None  # how it trained: device, precision, memory format
 
 
 def run_dir_for(project: str, task: str, name: str, resume: bool) -> Path:
@@ -210,7 +211,7 @@ class Trainer:
 
     def run(self) -> TrainResult:
         """fit(), as the TrainResult an app's `train(cfg)` returns."""
-        return TrainResult(self.run_dir, self.fit(), self.model)
+        return TrainResult(self.run_dir, self.fit(), self.model, self.runtime)
 
     def _seed_epoch(self, epoch: int) -> None:
         # Every epoch's randomness derives from (seed, epoch) alone, so a resumed run

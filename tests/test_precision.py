@@ -126,9 +126,10 @@ def test_classifier_agrees_in_bf16_and_fp32():
     fp32, bf16 = Classifier(precision="fp32"), Classifier(precision="bf16", memory_format="channels_last")
     assert (fp32.runtime.precision, bf16.runtime.precision) == ("fp32", "bf16")
     batch = torch.stack([fp32.prepare(p) for p in CLASSIFY_SAMPLES])
-    assert close(fp32.runtime.forward(fp32.model, batch), bf16.runtime.forward(bf16.model, batch))
+    with torch.no_grad():
+        assert close(fp32.runtime.forward(fp32.model, batch), bf16.runtime.forward(bf16.model, batch))
     assert [r.label for r in fp32(CLASSIFY_SAMPLES)] == [r.label for r in bf16(CLASSIFY_SAMPLES)]
-    assert bf16.model.backbone.stages[0][0].weight.dtype == torch.float32  # weights stay fp32
+    assert all(p.dtype == torch.float32 for p in bf16.model.parameters())  # weights stay fp32
 
 
 def test_localizer_agrees_in_bf16_and_fp32():
@@ -161,24 +162,34 @@ def test_wavenet_scores_agree_in_bf16_and_fp32_and_generation_refuses_bf16():
     mel = torch.zeros(1, fp32.mel.n_mels, len(wave) // fp32.mel.hop_length + 1)
     inputs = {"codes": previous(codes[0])[None], "mel": mel, "speaker": torch.tensor([0]),
               "label": torch.tensor([0])}
-    assert close(fp32.runtime.forward(fp32.model, inputs), bf16.runtime.forward(bf16.model, inputs))
+    with torch.no_grad():
+        assert close(fp32.runtime.forward(fp32.model, inputs), bf16.runtime.forward(bf16.model, inputs))
     with pytest.raises(NeocogError, match="NumPy generator in fp32"):
         bf16.generate(0.01)
 
 
 def tiny_config(data: Path, project: Path, **kw) -> ClassifyTrainConfig:
-    return ClassifyTrainConfig(data=str(data), project=str(project), name="p", backbone="lenet",
-                               width=4, batch_size=32, epochs=1, seed=3, **kw)
+    options = {"name": "p", "backbone": "lenet", "width": 4, "batch_size": 32, "epochs": 1,
+               "seed": 3, **kw}
+    return ClassifyTrainConfig(data=str(data), project=str(project), **options)
 
 
-def test_a_few_bf16_steps_reduce_the_loss(small_mnist, tmp_path):
-    trainer = make_trainer(tiny_config(small_mnist, tmp_path, precision="bf16",
-                                       memory_format="channels_last", lr=1e-2))
-    assert trainer.runtime.precision == "bf16" and trainer.runtime.channels_last
-    batch = next(iter(trainer.loader))
+def losses(data: Path, project: Path, precision: str, steps: int = 40) -> list[float]:
+    """The losses of `steps` optimizer steps on one batch (constant lr)."""
+    trainer = make_trainer(tiny_config(data, project, name=precision, precision=precision,
+                                       lr=1e-2, memory_format="channels_last", schedule="constant"))
+    assert trainer.runtime.precision == precision and trainer.runtime.channels_last
+    inputs, targets = next(iter(trainer.loader))
     trainer.net.train()
-    losses = [trainer.step(batch[0], batch[1])["loss"] for _ in range(15)]
-    assert losses[-1] < 0.7 * losses[0]
+    return [trainer.step(inputs, targets)["loss"] for _ in range(steps)]
+
+
+def test_bf16_steps_reduce_the_loss_as_fp32_steps_do(small_mnist, tmp_path):
+    bf16, fp32 = losses(small_mnist, tmp_path, "bf16"), losses(small_mnist, tmp_path, "fp32")
+    assert bf16[-1] < 0.85 * bf16[0]
+    # bf16's rounding sends the run down another path, but about as far: within a
+    # quarter of the fp32 run's drop
+    assert bf16[0] - bf16[-1] > 0.75 * (fp32[0] - fp32[-1])
 
 
 def test_bf16_trained_checkpoint_loads_in_fp32_and_resumes_in_fp32(small_mnist, tmp_path):

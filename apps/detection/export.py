@@ -64,7 +64,9 @@ def export_onnx(model: TaskModel, size: int, path: Path, opset: int = 18) -> Non
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(DetectExportConfig, argv, "neocog detect export",
                        "Export a detector to ONNX (decoded boxes + class probabilities).")
-    det = Detector(cfg.weights or None, device="cpu", precision="fp32")  # exported in fp32
+    # Exported as trained: fp32, contiguous weights (a channels_last layout baked into the
+    # graph makes torch.export's dynamic batch size fail).
+    det = Detector(cfg.weights or None, device="cpu", precision="fp32", memory_format="contiguous")
     out = Path(cfg.output) if cfg.output else Path(det.weights.name).with_suffix(".onnx")
     try:
         export_onnx(det.model, det.size, out, cfg.opset)
