@@ -7,12 +7,14 @@ recording has, or more samples than fit in memory are one-line errors naming the
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -21,7 +23,7 @@ import torchaudio.functional as AF
 
 from neocog.core.errors import NeocogError
 
-from .images import list_files
+from .images import inside, list_files
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 SILENCE = 1e-4  # peak amplitude below which a file holds nothing to hear
@@ -153,3 +155,28 @@ def kernel_rates(rate: int, target: int) -> tuple[int, int]:
 
 def list_audio(source: str | Path) -> list[Path]:
     return list_files(source, AUDIO_SUFFIXES, "audio")
+
+
+def manifest_rows(path: Path, required: tuple[str, ...]) -> list[tuple[dict[str, Any], Path]]:
+    """A JSONL manifest (speech, WaveNet) -> (row, its audio file) per non-blank line.
+
+    Each line is a JSON object whose `required` fields are strings, "audio" among them:
+    a path relative to the manifest (one climbing out of its folder is refused) or absolute.
+    """
+    if not path.is_file():
+        raise NeocogError(f"{path}: no such manifest")
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as err:
+            raise NeocogError(f"{path}: line {number} is not JSON ({err})") from None
+        if not (isinstance(row, dict) and all(isinstance(row.get(k), str) for k in required)):
+            raise NeocogError(f"{path}: line {number} is not a JSON object with string "
+                              f"{', '.join(required)}")
+        rows.append((row, inside(path.parent, row["audio"], f"{path}: line {number}", absolute=True)))
+    if not rows:
+        raise NeocogError(f"{path}: manifest lists no audio")
+    return rows

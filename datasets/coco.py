@@ -1,9 +1,11 @@
 """COCO instances json (`annotations/instances_*.json`), checked before anything trains.
 
-pycocotools' `COCO` indexes the file; before it does, every annotation is checked and
-the first problem raises NeocogError naming the file and the annotation id: a missing
-key, a box that is not 4 numbers, a negative (or zero) width or height, a box outside
-its image, an unknown image or category id.
+pycocotools' `COCO` indexes the file; before it does, every record is checked and the
+first problem raises NeocogError naming the file and the record: a top-level list or a
+record of the wrong JSON type, a missing key, an id that is neither an int nor a string,
+a file_name climbing out of the images folder, a box that is not 4 finite numbers, a
+negative (or zero) width or height, a box outside its image, an unknown image or
+category id. `load_instances` and the record checks serve the detection reader too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from typing import Any
 import numpy as np
 from pycocotools.coco import COCO
 
+from neocog.core.checkpoint import is_number, json_kind
 from neocog.core.errors import NeocogError
+
+from .images import inside
 
 TOP_KEYS = ("images", "annotations", "categories")
 IMAGE_KEYS = ("id", "file_name", "width", "height")
@@ -44,43 +49,78 @@ class CocoInstances:
     category_ids: list[int]  # the COCO id of each class index
 
 
-def _load_json(path: Path) -> dict[str, Any]:
+def load_instances(path: Path) -> dict[str, Any]:
+    """A COCO instances json -> its dict, whose images, annotations and categories are
+    lists of JSON objects (anything else raises NeocogError naming the file)."""
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise NeocogError(f"{path}: no such annotations file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise NeocogError(f"{path}: not a readable JSON file ({err})") from None
     if not isinstance(data, dict):
         raise NeocogError(f"{path}: expected a JSON object with {', '.join(TOP_KEYS)}")
     for key in TOP_KEYS:
         if key not in data:
             raise NeocogError(f"{path}: missing top-level key '{key}'")
+        if not isinstance(data[key], list):
+            raise NeocogError(f"{path}: '{key}' is a JSON {json_kind(data[key])}, expected a list")
+        for i, record in enumerate(data[key]):
+            if not isinstance(record, dict):
+                raise NeocogError(f"{path}: {key}[{i}] is a JSON {json_kind(record)}, "
+                                  "expected an object")
     return data
 
 
-def _check_keys(path: Path, record: Any, keys: tuple[str, ...], what: str) -> None:
-    if not isinstance(record, dict):
-        raise NeocogError(f"{path}: {what} is not a JSON object")
+def check_keys(path: Path, record: dict[str, Any], keys: tuple[str, ...], what: str) -> None:
     for key in keys:
         if key not in record:
             raise NeocogError(f"{path}: {what} has no '{key}'")
+    for key in ("id", "image_id", "category_id"):
+        if key in record and not is_id(record[key]):
+            raise NeocogError(f"{path}: {what} has {key} {record[key]!r}, expected an int or a string")
 
 
-def _check_annotation(path: Path, ann: dict[str, Any], images: dict[Any, dict[str, Any]],
-                      categories: set[Any]) -> None:
-    _check_keys(path, ann, ANNOTATION_KEYS, f"annotation {ann.get('id', '?')}")
+def is_id(value: Any) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def check_image(path: Path, image: dict[str, Any], what: str) -> None:
+    """An image record: id, file_name, and a width and height that are positive numbers."""
+    check_keys(path, image, IMAGE_KEYS, what)
+    if not all(is_number(image[k]) and image[k] > 0 for k in ("width", "height")):
+        raise NeocogError(f"{path}: {what} is {image['width']!r} x {image['height']!r} pixels, "
+                          "expected two numbers > 0")
+
+
+def check_category(path: Path, category: dict[str, Any], what: str) -> None:
+    check_keys(path, category, ("id", "name"), what)
+    if not isinstance(category["name"], str):
+        raise NeocogError(f"{path}: {what} has name {category['name']!r}, expected a string")
+
+
+def check_bbox(path: Path, aid: Any, bbox: Any) -> None:
+    """[x, y, w, h]: four finite numbers (NaN would pass every range check after it)."""
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(map(is_number, bbox))):
+        raise NeocogError(f"{path}: annotation {aid} has bbox {bbox!r}, expected [x, y, w, h] "
+                          "as four finite numbers")
+
+
+def check_annotation(path: Path, ann: dict[str, Any], images: dict[Any, dict[str, Any]],
+                     categories: set[Any], empty_ok: bool = False) -> None:
+    """An annotation record: its keys, ids known, a box of positive size inside its image
+    (`empty_ok`: a zero width or height passes, for readers that leave such boxes to
+    COCOeval as they do crowd boxes)."""
+    check_keys(path, ann, ANNOTATION_KEYS, f"annotation {ann.get('id', '?')}")
     aid, bbox = ann["id"], ann["bbox"]
-    if not (isinstance(bbox, list) and len(bbox) == 4
-            and all(isinstance(v, int | float) for v in bbox)):
-        raise NeocogError(f"{path}: annotation {aid} has bbox {bbox!r}, expected [x, y, w, h]")
+    check_bbox(path, aid, bbox)
     if ann["image_id"] not in images:
         raise NeocogError(f"{path}: annotation {aid} refers to unknown image id {ann['image_id']}")
     if ann["category_id"] not in categories:
         raise NeocogError(f"{path}: annotation {aid} has unknown category id {ann['category_id']}")
     x, y, w, h = bbox
-    if w <= 0 or h <= 0:
-        side, size = ("width", w) if w <= 0 else ("height", h)
+    side, size = ("width", w) if w <= h else ("height", h)
+    if size < 0 or (size == 0 and not empty_ok):
         kind = "negative" if size < 0 else "zero"
         raise NeocogError(f"{path}: annotation {aid} has a {kind} {side} (bbox {bbox})")
     image = images[ann["image_id"]]
@@ -90,23 +130,28 @@ def _check_annotation(path: Path, ann: dict[str, Any], images: dict[Any, dict[st
                           f"{image['file_name']} ({image['width']}x{image['height']})")
 
 
+def check_records(path: Path, data: dict[str, Any]) -> None:
+    """Raise NeocogError at the first malformed image or category record."""
+    for i, image in enumerate(data["images"]):
+        check_image(path, image, f"image {image.get('id', f'#{i}')}")
+    for i, cat in enumerate(data["categories"]):
+        check_category(path, cat, f"category #{i}")
+
+
 def validate_coco(path: Path, data: dict[str, Any]) -> None:
     """Raise NeocogError at the first malformed image, category or annotation."""
-    for i, image in enumerate(data["images"]):
-        _check_keys(path, image, IMAGE_KEYS, f"image {image.get('id', f'#{i}')}")
-    for i, cat in enumerate(data["categories"]):
-        _check_keys(path, cat, ("id", "name"), f"category #{i}")
+    check_records(path, data)
     images = {im["id"]: im for im in data["images"]}
     categories = {c["id"] for c in data["categories"]}
     for ann in data["annotations"]:
-        _check_annotation(path, ann, images, categories)
+        check_annotation(path, ann, images, categories)
 
 
 def read_coco(annotations: str | Path, images_dir: str | Path | None = None) -> CocoInstances:
     """Read and validate a COCO instances file; `images_dir` defaults to the `images/`
     folder beside it (the benchmark layout), else the json's own folder."""
     path = Path(annotations)
-    data = _load_json(path)
+    data = load_instances(path)
     validate_coco(path, data)
     with contextlib.redirect_stdout(io.StringIO()):  # COCO() prints progress lines
         coco = COCO()
@@ -115,7 +160,7 @@ def read_coco(annotations: str | Path, images_dir: str | Path | None = None) -> 
     folder = Path(images_dir) if images_dir else default_images_dir(path)
     category_ids = sorted(coco.getCatIds())
     index = {cid: i for i, cid in enumerate(category_ids)}
-    images = [_image_record(coco, image_id, folder, index) for image_id in coco.getImgIds()]
+    images = [_image_record(coco, image_id, folder, index, path) for image_id in coco.getImgIds()]
     names = [coco.cats[cid]["name"] for cid in category_ids]
     return CocoInstances(images, names, category_ids)
 
@@ -125,13 +170,15 @@ def default_images_dir(annotations: Path) -> Path:
     return beside if beside.is_dir() else annotations.parent
 
 
-def _image_record(coco: COCO, image_id: int, folder: Path, index: dict[int, int]) -> CocoImage:
+def _image_record(coco: COCO, image_id: int, folder: Path, index: dict[int, int],
+                  path: Path) -> CocoImage:
     info = coco.imgs[image_id]
+    file = inside(folder, info["file_name"], f"{path}: image {image_id}")
     anns = [a for a in coco.imgToAnns[image_id] if not a.get("iscrowd", 0)]
     xywh = np.array([a["bbox"] for a in anns], dtype=np.float32).reshape(-1, 4)
     boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)  # xywh -> xyxy
     boxes[:, 0::2] = boxes[:, 0::2].clip(0, info["width"])
     boxes[:, 1::2] = boxes[:, 1::2].clip(0, info["height"])
     labels = np.array([index[a["category_id"]] for a in anns], dtype=np.int64)
-    return CocoImage(folder / info["file_name"], int(info["width"]), int(info["height"]),
+    return CocoImage(file, int(info["width"]), int(info["height"]),
                      boxes, labels, xywh[:, 2] * xywh[:, 3])

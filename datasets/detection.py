@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,10 @@ from pycocotools.coco import COCO
 
 from neocog.core.errors import NeocogError
 
-from .images import IMAGE_SUFFIXES
+from .coco import check_annotation, check_records, load_instances
+from .images import IMAGE_SUFFIXES, inside
 
 NAMES_FILES = ("names.txt", "classes.txt", "obj.names")
-BOX_TOLERANCE = 1.0  # pixels a box may overhang its image (float rounding in real files)
 
 
 @dataclass
@@ -51,57 +51,17 @@ def quiet_coco(dataset: dict[str, Any]) -> COCO:
     return coco
 
 
-def check_annotation(ann: dict[str, Any], image: dict[str, Any], cats: set[int], path: Path) -> None:
-    """Raise a one-line NeocogError naming `path` and the annotation for any bad field."""
-    aid = ann.get("id", "?")
-    for key in ("id", "image_id", "category_id", "bbox"):
-        if key not in ann:
-            raise NeocogError(f"{path}: annotation {aid} has no '{key}'")
-    if ann["category_id"] not in cats:
-        raise NeocogError(f"{path}: annotation {aid} has unknown category id {ann['category_id']}")
-    bbox = ann["bbox"]
-    if not isinstance(bbox, list) or len(bbox) != 4:
-        raise NeocogError(f"{path}: annotation {aid} has bbox {bbox!r}, expected [x, y, w, h]")
-    x, y, w, h = (float(v) for v in bbox)
-    if w < 0 or h < 0:
-        side = "width" if w < 0 else "height"
-        raise NeocogError(f"{path}: annotation {aid} has a negative {side} ({bbox})")
-    if (x < -BOX_TOLERANCE or y < -BOX_TOLERANCE or x + w > image["width"] + BOX_TOLERANCE
-            or y + h > image["height"] + BOX_TOLERANCE):
-        raise NeocogError(f"{path}: annotation {aid} box {bbox} lies outside its image "
-                          f"{image['id']} ({image['width']}x{image['height']})")
-
-
-def load_coco_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise NeocogError(f"{path}: no such annotation file")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise NeocogError(f"{path}: not valid JSON ({err})") from None
-    for key in ("images", "annotations", "categories"):
-        if key not in data:
-            raise NeocogError(f"{path}: no '{key}' list (not a COCO instances file)")
-    for img in data["images"]:
-        missing = [k for k in ("id", "file_name", "width", "height") if k not in img]
-        if missing:
-            raise NeocogError(f"{path}: image {img.get('id', '?')} has no '{missing[0]}'")
-    return data
-
-
 def read_coco(images_dir: str | Path, annotations: str | Path) -> DetectionRecords:
     """A COCO instances json + its image folder -> records (crowd boxes left to COCOeval)."""
     path, images_dir = Path(annotations), Path(images_dir)
-    data = load_coco_json(path)
+    data = load_instances(path)
+    check_records(path, data)
     categories = sorted(data["categories"], key=lambda c: c["id"])
     index = {c["id"]: i for i, c in enumerate(categories)}
     images = {img["id"]: img for img in data["images"]}
     per_image: dict[int, list[dict[str, Any]]] = {i: [] for i in images}
     for ann in data["annotations"]:
-        if ann.get("image_id") not in images and "image_id" in ann:
-            raise NeocogError(f"{path}: annotation {ann.get('id', '?')} has unknown image id "
-                              f"{ann['image_id']}")
-        check_annotation(ann, images.get(ann.get("image_id"), {}), set(index), path)
+        check_annotation(path, ann, images, set(index), empty_ok=True)
         if not ann.get("iscrowd", 0) and ann["bbox"][2] > 0 and ann["bbox"][3] > 0:
             per_image[ann["image_id"]].append(ann)
     records = DetectionRecords([], [], [], [], [c["name"] for c in categories],
@@ -109,7 +69,7 @@ def read_coco(images_dir: str | Path, annotations: str | Path) -> DetectionRecor
     for image_id, img in images.items():
         anns = per_image[image_id]
         xywh = np.array([a["bbox"] for a in anns], dtype=np.float32).reshape(-1, 4)
-        records.images.append(images_dir / img["file_name"])
+        records.images.append(inside(images_dir, img["file_name"], f"{path}: image {image_id}"))
         records.boxes.append(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1))
         records.labels.append(np.array([index[a["category_id"]] for a in anns], dtype=np.int64))
         records.image_ids.append(image_id)
@@ -134,6 +94,8 @@ def read_yolo_labels(path: Path, width: int, height: int, num_classes: int) -> t
             cls, cx, cy, w, h = int(parts[0]), *(float(v) for v in parts[1:])
         except ValueError:
             raise NeocogError(f"{path}: line {n} is not 'class cx cy w h': {line!r}") from None
+        if not all(map(math.isfinite, (cx, cy, w, h))):  # float() reads "nan" and "inf"
+            raise NeocogError(f"{path}: line {n} has a number that is not finite: {line!r}")
         if not 0 <= cls < num_classes:
             raise NeocogError(f"{path}: line {n} has class {cls}, outside 0..{num_classes - 1}")
         if w < 0 or h < 0 or not all(-0.01 <= v <= 1.01 for v in (cx, cy, w, h)):

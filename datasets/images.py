@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -73,6 +75,25 @@ def list_files(source: str | Path, suffixes: tuple[str, ...], what: str) -> list
             raise NeocogError(f"{source}: folder holds no {what} ({', '.join(suffixes)})")
         return files
     raise NeocogError(f"{source}: no such file or folder")
+
+
+def inside(folder: Path, name: Any, where: str, absolute: bool = False) -> Path:
+    """`folder / name` for a path a data file lists; `where` names the file and entry.
+
+    A relative name may not climb out of `folder` (`../../etc/passwd`); an absolute one
+    is refused unless `absolute` (a manifest may list files anywhere, a COCO file_name
+    is a name in its images folder). The check is on the text, not the resolved path,
+    so a link inside the folder may point anywhere (a dataset of links to a store).
+    """
+    if not isinstance(name, str) or not name:
+        raise NeocogError(f"{where}: path {name!r} is not a file name")
+    if Path(name).is_absolute():
+        if absolute:
+            return Path(name)
+        raise NeocogError(f"{where}: absolute path '{name}', expected a name inside {folder}")
+    if not Path(os.path.abspath(folder / name)).is_relative_to(os.path.abspath(folder)):
+        raise NeocogError(f"{where}: path '{name}' climbs out of {folder}")
+    return folder / name
 
 
 def list_images(source: str | Path) -> list[Path]:

@@ -9,7 +9,6 @@ recogniser's alphabet: lower-case a-z, space and apostrophe.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 
 from neocog.core.errors import NeocogError
 
-from .audio import AUDIO_SUFFIXES, read_audio
+from .audio import AUDIO_SUFFIXES, manifest_rows, read_audio
 
 DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)$")  # speaker: letters, digits, hyphens
@@ -139,23 +138,8 @@ class DigitBank:
 
 def read_manifest(path: str | Path) -> list[SpeechItem]:
     """JSONL lines {"audio": path relative to the manifest, "text": ..., ["speaker"]}."""
-    path = Path(path)
-    if not path.is_file():
-        raise NeocogError(f"{path}: no such manifest")
-    items = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            audio, text = row["audio"], row["text"]
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise NeocogError(f"{path}: line {number} is not {{\"audio\", \"text\"}} JSON "
-                              f"({err})") from None
-        items.append(SpeechItem(path.parent / audio, normalize_text(text), row.get("speaker", "")))
-    if not items:
-        raise NeocogError(f"{path}: manifest holds no lines")
-    return items
+    return [SpeechItem(audio, normalize_text(row["text"]), str(row.get("speaker", "")))
+            for row, audio in manifest_rows(Path(path), ("audio", "text"))]
 
 
 def read_librispeech(folder: str | Path) -> list[SpeechItem]:

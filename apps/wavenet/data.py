@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from torch.utils.data import Dataset
 from neocog.core.audio import MelConfig, log_mel
 from neocog.core.errors import NeocogError
 from neocog.core.lpc import predict, predictors
-from neocog.datasets.audio import list_audio, read_audio
+from neocog.datasets.audio import list_audio, manifest_rows, read_audio
 
 QUANTIZATION = 256  # mu-law classes (8-bit mu-law, as in the WaveNet paper)
 SILENCE = 128  # the mu-law code of 0.0: the "previous sample" at t = 0
@@ -64,21 +63,8 @@ def mu_law_decode(codes: Tensor) -> Tensor:
 
 def read_manifest(path: Path) -> list[AudioItem]:
     """JSONL lines {"audio": path relative to the manifest, "speaker"?: str, "label"?: str}."""
-    items = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            audio = row["audio"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise NeocogError(
-                f"{path}: line {n} is not a JSON object with an \"audio\" key") from None
-        items.append(AudioItem(path.parent / audio, str(row.get("speaker", "")),
-                               str(row.get("label", ""))))
-    if not items:
-        raise NeocogError(f"{path}: manifest lists no audio")
-    return items
+    return [AudioItem(audio, str(row.get("speaker", "")), str(row.get("label", "")))
+            for row, audio in manifest_rows(path, ("audio",))]
 
 
 def list_items(source: str | Path, name_fields: str = "") -> list[AudioItem]:
@@ -86,8 +72,6 @@ def list_items(source: str | Path, name_fields: str = "") -> list[AudioItem]:
     reads those fields from the '_'-separated file name (FSDD: 7_jackson_32.wav)."""
     source = Path(source)
     if source.suffix == ".jsonl":
-        if not source.is_file():
-            raise NeocogError(f"{source}: no such manifest")
         return read_manifest(source)
     fields = [f for f in name_fields.split(",") if f]
     items = []
