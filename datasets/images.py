@@ -55,9 +55,10 @@ def rendered(img: Image.Image) -> Image.Image:
 def grey8(samples: np.ndarray, mode: str) -> np.ndarray:
     """(H, W) samples of mode I;16*, I or F -> uint8 (H, W).
 
-    Integer samples are taken as 16-bit (PNG, TIFF and PNM grey images wider than 8 bits
-    are 16-bit; Pillow opens some of them as mode I): 0..65535 -> 0..255. Float samples
-    keep Pillow's scale (convert("F") of an 8-bit image gives 0..255); NaN reads as 0.
+    Integer samples are taken as 16-bit, 0..65535 -> 0..255: the widest grey a PNG or
+    PNM holds and the usual TIFF (Pillow opens some as mode I; a rare 32-bit integer TIFF
+    is read on the same scale). Float samples keep Pillow's scale (convert("F") of an
+    8-bit image gives 0..255); NaN reads as 0.
     """
     scale = 1.0 if mode == "F" else 255 / 65535
     scaled = np.nan_to_num(samples.astype(np.float64) * scale)
