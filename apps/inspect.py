@@ -25,8 +25,9 @@ from .wavenet.model import WaveNet, summary
 class InspectConfig:
     backbone: str = field(default="lenet", metadata={"help": "registered backbone name"})
     input: str = field(default="1x28x28", metadata={"help": "input volume C x H x W"})
-    width: int = field(default=0, metadata={"help": "first-stage channels; 0 = the family's"})
-    depth: int = 1
+    width: int = field(default=0, metadata={
+        "min": 0, "help": "first-stage channels; 0 = the family's"})
+    depth: int = field(default=1, metadata={"min": 1})
     weights: str = field(default="", metadata={"help": "inspect this checkpoint's full model"})
     wavenet: bool = field(default=False, metadata={
         "help": "the shipped WaveNet (or --weights of one): layers and receptive field"})

@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from . import distributed as dist
 from .checkpoint import load_training_state, save_checkpoint, save_training_state
+from .config import SEED_RANGE, RangeChecked
 from .errors import NeocogError
 from .heads import TaskModel
 from .precision import Runtime, RuntimeConfig, prepare, resolve, resolve_device
@@ -39,21 +40,22 @@ from .visualize import plot_curves
 
 
 @dataclass
-class TrainConfig(RuntimeConfig):
-    epochs: int = field(default=10, metadata={"help": "passes over the training set"})
-    batch_size: int = field(default=64, metadata={"help": "per process under torchrun"})
-    lr: float = field(default=2e-3, metadata={"help": "peak learning rate"})
-    weight_decay: float = 5e-4
+class TrainConfig(RangeChecked, RuntimeConfig):
+    epochs: int = field(default=10, metadata={"min": 1, "help": "passes over the training set"})
+    batch_size: int = field(default=64, metadata={"min": 1, "help": "per process under torchrun"})
+    lr: float = field(default=2e-3, metadata={"above": 0, "help": "peak learning rate"})
+    weight_decay: float = field(default=5e-4, metadata={"min": 0})
     optimizer: str = field(default="adamw", metadata={"choices": ["adamw", "sgd"]})
     schedule: str = field(default="cosine", metadata={
         "choices": ["cosine", "onecycle", "constant"],
         "help": "cosine: linear warm-up then cosine decay to 1% of lr"})
-    warmup_epochs: float = 1.0
-    grad_clip: float = field(default=10.0, metadata={"help": "max gradient norm; 0 disables"})
+    warmup_epochs: float = field(default=1.0, metadata={"min": 0})
+    grad_clip: float = field(default=10.0, metadata={
+        "min": 0, "help": "max gradient norm; 0 disables"})
     ema: bool = field(default=False, metadata={"help": "evaluate and save an EMA of weights"})
-    ema_decay: float = 0.999
-    seed: int = 0
-    workers: int = field(default=0, metadata={"help": "DataLoader worker processes"})
+    ema_decay: float = field(default=0.999, metadata={"min": 0, "below": 1})
+    seed: int = field(default=0, metadata=SEED_RANGE)
+    workers: int = field(default=0, metadata={"min": 0, "help": "DataLoader worker processes"})
     project: str = field(default="runs", metadata={"help": "root folder of run folders"})
     name: str = field(default="", metadata={"help": "run name; default exp, exp2, ..."})
     resume: bool = field(default=False, metadata={"help": "continue run --name (or the latest)"})

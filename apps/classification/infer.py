@@ -17,7 +17,7 @@ class ClassifyInferConfig(RuntimeConfig):
     source: str = field(default="", metadata={"help": "an image file or a folder of images"})
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
     json: bool = field(default=False, metadata={"help": "print a JSON list of {file, label, score}"})
-    batch_size: int = 64
+    batch_size: int = field(default=64, metadata={"min": 1})
 
 
 def main(argv: list[str] | None = None) -> int:

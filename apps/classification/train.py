@@ -24,17 +24,19 @@ class ClassifyTrainConfig(TrainConfig):
         "help": "MNIST IDX folder, CIFAR-10 batches folder or image folder (class/xxx.png); "
                 "empty downloads MNIST"})
     val_fraction: float = field(default=0.125, metadata={
-        "help": "held-out share when the data has no official split"})
-    imgsz: int = field(default=0, metadata={"help": "input side; 0 = the data's own"})
+        "above": 0, "below": 1, "help": "held-out share when the data has no official split"})
+    imgsz: int = field(default=0, metadata={"min": 0, "help": "input side; 0 = the data's own"})
     backbone: str = field(default="resnet", metadata={
-        "help": "lenet, resnet, csp, mobile or torchvision:<resnet arch>"})
-    width: int = 16
-    depth: int = 1
+        "shape": True, "help": "lenet, resnet, csp, mobile or torchvision:<resnet arch>"})
+    width: int = field(default=16, metadata={"min": 1, "shape": True})
+    depth: int = field(default=1, metadata={"min": 1, "shape": True})
     pretrained: bool = field(default=False, metadata={"help": "ImageNet weights (torchvision:*)"})
-    hidden: int = field(default=0, metadata={"help": "hidden FC width; 0 = one linear layer"})
-    pool: int = field(default=1, metadata={"help": "pool the last map to pool x pool"})
-    dropout: float = 0.1
-    label_smoothing: float = 0.1
+    hidden: int = field(default=0, metadata={
+        "min": 0, "shape": True, "help": "hidden FC width; 0 = one linear layer"})
+    pool: int = field(default=1, metadata={
+        "min": 1, "shape": True, "help": "pool the last map to pool x pool"})
+    dropout: float = field(default=0.1, metadata={"min": 0, "below": 1})
+    label_smoothing: float = field(default=0.1, metadata={"min": 0, "below": 1})
     weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
     epochs: int = 18
     batch_size: int = 64

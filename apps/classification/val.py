@@ -22,7 +22,7 @@ class ClassifyValConfig(RuntimeConfig):
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
     split: str = field(default="val", metadata={
         "choices": ["val", "train"], "help": "which part of the data to score"})
-    val_fraction: float = 0.125
+    val_fraction: float = field(default=0.125, metadata={"above": 0, "below": 1})
     project: str = "runs"
     name: str = ""
 

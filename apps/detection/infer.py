@@ -30,9 +30,10 @@ class DetectInferConfig(RuntimeConfig):
     source: str = field(default="", metadata={
         "help": "image, folder, glob ('imgs/*.jpg'), video file, webcam index (0) or stream URL"})
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped digits"})
-    conf: float = field(default=0.25, metadata={"help": "least score of a kept box"})
-    iou: float = field(default=0.6, metadata={"help": "NMS overlap threshold"})
-    max_det: int = 100
+    conf: float = field(default=0.25, metadata={
+        "min": 0, "max": 1, "help": "least score of a kept box"})
+    iou: float = field(default=0.6, metadata={"min": 0, "max": 1, "help": "NMS overlap threshold"})
+    max_det: int = field(default=100, metadata={"min": 1, "help": "most boxes per frame"})
     json: bool = field(default=False, metadata={"help": "print one JSON line of boxes per frame"})
     save: bool = field(default=False, metadata={"help": "write annotated images / video"})
     show: bool = field(default=False, metadata={"help": "open a window with boxes and FPS"})

@@ -35,21 +35,31 @@ class DetectTrainConfig(TrainConfig):
     images: str = field(default="", metadata={"help": "with --annotations: a COCO image folder"})
     annotations: str = field(default="", metadata={"help": "a COCO instances json (train)"})
     mnist: str = field(default="", metadata={"help": "MNIST IDX folder for scenes; empty downloads"})
-    scenes: int = field(default=1000, metadata={"help": "generated training scenes per epoch"})
+    scenes: int = field(default=1000, metadata={
+        "min": 1, "help": "generated training scenes per epoch"})
+    # Both sides must also be multiples of the backbone's deepest stride (checked at setup).
     scene_size: int = field(default=256, metadata={
-        "help": "side of generated training scenes; smaller trains faster, digits keep their "
-                "24-96 px (the network is fully convolutional)"})
-    val_scenes: int = field(default=200, metadata={"help": "fixed validation scenes"})
-    imgsz: int = field(default=320, metadata={"help": "square input side (multiple of 32)"})
-    backbone: str = field(default="csp", metadata={"help": "csp, mobile, resnet, ..."})
-    width: int = field(default=8, metadata={"help": "backbone first-stage channels"})
-    depth: int = 1
-    neck_channels: int = 32
-    mosaic: float = field(default=0.5, metadata={"help": "mosaic probability (real images)"})
-    scale: float = 0.3
-    translate: float = 0.1
-    hsv: float = 0.3
-    flip: float = field(default=0.5, metadata={"help": "horizontal flip probability (not digits)"})
+        "min": 32, "help": "side of generated training scenes; smaller trains faster, digits "
+                           "keep their 24-96 px (the network is fully convolutional)"})
+    val_scenes: int = field(default=200, metadata={"min": 1, "help": "fixed validation scenes"})
+    imgsz: int = field(default=320, metadata={
+        "min": 32, "help": "square input side (multiple of 32)"})
+    backbone: str = field(default="csp", metadata={
+        "shape": True, "help": "csp, mobile, resnet, ..."})
+    width: int = field(default=8, metadata={
+        "min": 1, "shape": True, "help": "backbone first-stage channels"})
+    depth: int = field(default=1, metadata={"min": 1, "shape": True})
+    neck_channels: int = field(default=32, metadata={"min": 1, "shape": True})
+    mosaic: float = field(default=0.5, metadata={
+        "min": 0, "max": 1, "help": "mosaic probability (real images)"})
+    scale: float = field(default=0.3, metadata={
+        "min": 0, "below": 1, "help": "random zoom in [1 - scale, 1 + scale]"})
+    translate: float = field(default=0.1, metadata={
+        "min": 0, "max": 1, "help": "random shift, as a fraction of the side"})
+    hsv: float = field(default=0.3, metadata={
+        "min": 0, "max": 1, "help": "colour gains in [1 - hsv, 1 + hsv]"})
+    flip: float = field(default=0.5, metadata={
+        "min": 0, "max": 1, "help": "horizontal flip probability (not digits)"})
     weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
     epochs: int = 22
     batch_size: int = 8

@@ -30,7 +30,7 @@ class DetectValConfig(RuntimeConfig):
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
     save_predictions: str = field(default="", metadata={
         "help": "write the predictions here (COCO results json, the file's own ids)"})
-    batch_size: int = 16
+    batch_size: int = field(default=16, metadata={"min": 1})
     project: str = "runs"
     name: str = ""
 

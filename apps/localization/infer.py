@@ -24,7 +24,7 @@ class LocateInferConfig(RuntimeConfig):
     json: bool = field(default=False, metadata={
         "help": "print a JSON list of {file, label, score, box: [x1, y1, x2, y2]}"})
     save: str = field(default="", metadata={"help": "write annotated copies into this folder"})
-    batch_size: int = 32
+    batch_size: int = field(default=32, metadata={"min": 1})
 
 
 def save_annotated(path: Path, result: dict, folder: Path) -> Path:

@@ -31,17 +31,20 @@ class LocateTrainConfig(TrainConfig):
         "help": "COCO instances json to validate on; empty: held-out part of --data"})
     primary: str = field(default="largest", metadata={
         "choices": ["largest", "first"], "help": "which box of a COCO image is its main object"})
-    train_images: int = field(default=8000, metadata={"help": "generated images per epoch"})
-    val_images: int = field(default=500, metadata={"help": "generated validation images"})
+    train_images: int = field(default=8000, metadata={
+        "min": 1, "help": "generated images per epoch"})
+    val_images: int = field(default=500, metadata={"min": 1, "help": "generated validation images"})
     val_fraction: float = field(default=VAL_FRACTION, metadata={
-        "help": "share of digits (or COCO images) held out for validation"})
-    imgsz: int = field(default=128, metadata={"help": "input side (letterboxed)"})
+        "above": 0, "below": 1, "help": "share of digits (or COCO images) held out for validation"})
+    # The head picks one cell of a stride-8 map: under 32 px there are at most 3 x 3.
+    imgsz: int = field(default=128, metadata={"min": 32, "help": "input side (letterboxed)"})
     backbone: str = field(default="resnet", metadata={
-        "help": "lenet, resnet, csp, mobile or torchvision:<resnet arch>"})
-    width: int = 16
-    depth: int = 1
+        "shape": True, "help": "lenet, resnet, csp, mobile or torchvision:<resnet arch>"})
+    width: int = field(default=16, metadata={"min": 1, "shape": True})
+    depth: int = field(default=1, metadata={"min": 1, "shape": True})
     pretrained: bool = field(default=False, metadata={"help": "ImageNet weights (torchvision:*)"})
-    channels: int = field(default=48, metadata={"help": "width of the head's fused map"})
+    channels: int = field(default=48, metadata={
+        "min": 1, "shape": True, "help": "width of the head's fused map"})
     weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
     epochs: int = 14
     batch_size: int = 32

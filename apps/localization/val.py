@@ -25,9 +25,10 @@ class LocateValConfig(RuntimeConfig):
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
     primary: str = field(default="largest", metadata={
         "choices": ["largest", "first"], "help": "which box of a COCO image is its main object"})
-    val_images: int = 500
-    val_fraction: float = 0.125
-    grid: int = field(default=36, metadata={"help": "images in the box-grid PNG (worst first)"})
+    val_images: int = field(default=500, metadata={"min": 1})
+    val_fraction: float = field(default=0.125, metadata={"above": 0, "below": 1})
+    grid: int = field(default=36, metadata={
+        "min": 0, "help": "images in the box-grid PNG (worst first)"})
     project: str = "runs"
     name: str = ""
 

@@ -24,9 +24,10 @@ class TranscribeConfig(RuntimeConfig):
     vocabulary: str = field(default="", metadata={
         "help": "comma-separated words (or 'digits'): beam search may only output these; "
                 "'none': greedy; empty: the words the model was trained on, if it lists them"})
-    beam: int = field(default=8, metadata={"help": "beam width of the vocabulary search"})
+    beam: int = field(default=8, metadata={"min": 1, "help": "beam width of the vocabulary search"})
+    # Pauses are searched in 50 ms frames; a piece under a second holds hardly a word.
     max_seconds: float = field(default=20.0, metadata={
-        "help": "longer audio is cut at pauses into pieces of at most this"})
+        "min": 1, "help": "longer audio is cut at pauses into pieces of at most this"})
     json: bool = field(default=False, metadata={"help": 'one line {"audio", "text"} per file'})
 
 

@@ -40,24 +40,31 @@ class SpeechTrainConfig(TrainConfig):
         "help": "FSDD: validate on this speaker, never trained on; empty trains on all"})
     val: str = field(default="", metadata={
         "help": "corpora: a manifest or folder to validate on; empty holds out 10%"})
-    utterances: int = field(default=2000, metadata={"help": "FSDD: generated per epoch"})
-    val_utterances: int = 200
-    n_mels: int = 40
+    utterances: int = field(default=2000, metadata={"min": 1, "help": "FSDD: generated per epoch"})
+    val_utterances: int = field(default=200, metadata={"min": 1})
+    # At most the 129 frequency bins of the 256-point FFT: more would leave empty bands.
+    n_mels: int = field(default=40, metadata={"min": 1, "max": 128, "shape": True})
     normalize: str = field(default="per_band", metadata={
-        "choices": list(NORMALIZATIONS), "help": "log-mel normalisation (stored with the model)"})
+        "choices": list(NORMALIZATIONS), "shape": True,
+        "help": "log-mel normalisation (stored with the model)"})
     top_db: float = field(default=35.0, metadata={
+        "min": 0, "shape": True,
         "help": "log-mel floor, dB below each utterance's peak (0: none; stored with the model)"})
     cepstra: int = field(default=0, metadata={
+        "min": 0, "shape": True,
         "help": "cepstral smoothing: DCT coefficients of each log-mel frame kept (0: off; "
                 "stored with the model)"})
-    width: int = 16
-    depth: int = 1
-    hidden: int = field(default=128, metadata={"help": "channels of the head's 1-D convs"})
-    layers: int = 2
-    dropout: float = 0.25
+    width: int = field(default=16, metadata={"min": 1, "shape": True})
+    depth: int = field(default=1, metadata={"min": 1, "shape": True})
+    hidden: int = field(default=128, metadata={
+        "min": 1, "shape": True, "help": "channels of the head's 1-D convs"})
+    layers: int = field(default=2, metadata={
+        "min": 0, "shape": True, "help": "1-D convs of the head (0: the classifier alone)"})
+    dropout: float = field(default=0.25, metadata={"min": 0, "below": 1})
     augment: bool = field(default=True, metadata={
         "help": "speed, volume and noise perturbation, band warp (--warp) and SpecAugment"})
     warp: float = field(default=Augment.warp, metadata={
+        "min": 0, "below": 1,
         "help": "vocal tract length perturbation: frequencies scaled by 1 +- this (0: off)"})
     weights: str = field(default="", metadata={
         "help": "start from this checkpoint (fine-tune): its model and its front end; the "

@@ -11,7 +11,13 @@ import numpy as np
 import soundfile as sf
 
 from neocog.core.checkpoint import atomic_write
-from neocog.core.config import StrictParser, add_dataclass_args, dataclass_from_args, parse_config
+from neocog.core.config import (
+    SEED_RANGE,
+    StrictParser,
+    add_dataclass_args,
+    dataclass_from_args,
+    parse_config,
+)
 from neocog.core.precision import RuntimeConfig
 from neocog.datasets.audio import read_audio
 
@@ -21,11 +27,14 @@ from .predictor import Synthesizer
 
 @dataclass
 class GenerateConfig(RuntimeConfig):
-    seconds: float = field(default=1.0, metadata={"help": "length of the audio to sample"})
+    # An hour at 8 kHz is 29 M samples, under read_audio's cap on samples made at once.
+    seconds: float = field(default=1.0, metadata={
+        "above": 0, "max": 3600, "help": "length of the audio to sample"})
     speaker: str = field(default="", metadata={"help": "a speaker the model knows; empty = none"})
     label: str = field(default="", metadata={"help": "label the model knows (FSDD: a digit)"})
-    temperature: float = field(default=1.0, metadata={"help": "softmax temperature; 0 = argmax"})
-    seed: int = 0
+    temperature: float = field(default=1.0, metadata={
+        "min": 0, "help": "softmax temperature; 0 = argmax"})
+    seed: int = field(default=0, metadata=SEED_RANGE)
     out: str = field(default="generated.wav", metadata={"help": "wav file to write"})
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
 
@@ -33,8 +42,9 @@ class GenerateConfig(RuntimeConfig):
 @dataclass
 class VocodeConfig(RuntimeConfig):
     speaker: str = field(default="", metadata={"help": "a speaker the model knows; empty = none"})
-    temperature: float = 1.0
-    seed: int = 0
+    temperature: float = field(default=1.0, metadata={
+        "min": 0, "help": "softmax temperature; 0 = argmax"})
+    seed: int = field(default=0, metadata=SEED_RANGE)
     out: str = field(default="vocoded.wav", metadata={"help": "wav file to write"})
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
 

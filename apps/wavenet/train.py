@@ -23,30 +23,41 @@ class WaveNetTrainConfig(TrainConfig):
                 "\"speaker\"?, \"label\"?}"})
     val_data: str = field(default="", metadata={
         "help": "held-out audio; default: a share of --data"})
-    val_fraction: float = 0.05
-    val_clips: int = field(default=40, metadata={"help": "score at most this many held-out files"})
+    val_fraction: float = field(default=0.05, metadata={"above": 0, "below": 1})
+    val_clips: int = field(default=40, metadata={
+        "min": 1, "help": "score at most this many held-out files"})
     name_fields: str = field(default="", metadata={
         "help": "fields of '_'-separated file names, e.g. label,speaker for FSDD 7_jackson_3.wav"})
-    sample_rate: int = 8000
-    residual_channels: int = 32
-    gate_channels: int = 32
-    skip_channels: int = 64
-    layers_per_stack: int = field(default=10, metadata={"help": "dilations 1 .. 2^(n-1)"})
-    stacks: int = 1
-    global_channels: int = field(default=16, metadata={"help": "speaker/label embedding; 0 = none"})
-    cond_channels: int = field(default=32, metadata={"help": "upsampled log-mel width; 0 = none"})
+    # read_audio refuses rates under 1 kHz; 48 kHz is the highest rate in common use.
+    sample_rate: int = field(default=8000, metadata={"min": 1000, "max": 48000, "shape": True})
+    residual_channels: int = field(default=32, metadata={"min": 1, "shape": True})
+    gate_channels: int = field(default=32, metadata={"min": 1, "shape": True})
+    skip_channels: int = field(default=64, metadata={"min": 1, "shape": True})
+    # 16 layers: a dilation of 2^15 samples, 4 s at 8 kHz; more only pads zeros.
+    layers_per_stack: int = field(default=10, metadata={
+        "min": 1, "max": 16, "shape": True, "help": "dilations 1 .. 2^(n-1)"})
+    stacks: int = field(default=1, metadata={"min": 1, "shape": True})
+    global_channels: int = field(default=16, metadata={
+        "min": 0, "shape": True, "help": "speaker/label embedding; 0 = none"})
+    cond_channels: int = field(default=32, metadata={
+        "min": 0, "shape": True, "help": "upsampled log-mel width; 0 = none"})
     # 16 predictors from the mel: the envelope then costs the net nothing. The vocoded
     # unseen voice's digits are recognised far more often (README, wavenet_quality).
+    # Below 256, the mel's FFT size (WaveNetConfig checks the same).
     lpc_order: int = field(default=16, metadata={
+        "min": 0, "below": 256, "shape": True,
         "help": "LPCNet-style: predictors of this order from the mel give the envelope, the "
                 "net models the excitation (0 = a plain WaveNet)"})
     # 32 frames = 2,560 samples: 60% of each crop's outputs see a full receptive field
     # (1,024 samples) of real audio rather than the zeros before the crop, and only the
     # shortest 18% of FSDD takes need padding to fit one.
-    crop_frames: int = field(default=32, metadata={"help": "crop length in mel frames (10 ms)"})
-    epoch_crops: int = field(default=625, metadata={"help": "random crops per epoch"})
-    drop_mel: float = field(default=0.1, metadata={"help": "share of crops without mel"})
-    drop_global: float = field(default=0.3, metadata={"help": "share without speaker/label"})
+    crop_frames: int = field(default=32, metadata={
+        "min": 1, "help": "crop length in mel frames (10 ms)"})
+    epoch_crops: int = field(default=625, metadata={"min": 1, "help": "random crops per epoch"})
+    drop_mel: float = field(default=0.1, metadata={
+        "min": 0, "max": 1, "help": "share of crops without mel"})
+    drop_global: float = field(default=0.3, metadata={
+        "min": 0, "max": 1, "help": "share without speaker/label"})
     weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
     epochs: int = 70
     batch_size: int = 8
