@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from neocog.core.config import (
     dataclass_from_args,
     parse_config,
 )
+from neocog.core.errors import NeocogError
 from neocog.core.precision import RuntimeConfig
 from neocog.datasets.audio import read_audio
 
@@ -49,6 +51,16 @@ class VocodeConfig(RuntimeConfig):
     weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
 
 
+def check_out(out: str) -> None:
+    """--out must name a file that can be written: checked before minutes of sampling."""
+    path = Path(out)
+    if path.is_dir():
+        raise NeocogError(f"--out {out}: is a folder; name a .wav file")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise NeocogError(f"--out {out}: {parent} is a file, not a folder")
+
+
 def write_wav(path: str | Path, wave: np.ndarray, sample_rate: int) -> None:
     """16-bit PCM wav, written atomically (a kill leaves no half file)."""
     atomic_write(path, lambda tmp: sf.write(str(tmp), wave, sample_rate, "PCM_16", format="WAV"))
@@ -62,6 +74,7 @@ def report(path: str, samples: int, sample_rate: int, seconds: float) -> None:
 def generate_main(argv: list[str] | None = None) -> int:
     cfg = parse_config(GenerateConfig, argv, "neocog wavenet generate",
                        "Sample audio from a WaveNet, unconditioned or with a speaker / label.")
+    check_out(cfg.out)
     synth = Synthesizer(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
                      cfg.memory_format)
     started = time.perf_counter()
@@ -78,6 +91,7 @@ def vocode_main(argv: list[str] | None = None) -> int:
     add_dataclass_args(parser, VocodeConfig)
     args = parser.parse_args(argv)
     cfg = dataclass_from_args(VocodeConfig, args)
+    check_out(cfg.out)
     synth = Synthesizer(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
                      cfg.memory_format)
     audio = read_audio(args.source, synth.sample_rate)
@@ -92,12 +106,16 @@ def vocode_main(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m neocog.apps.wavenet.infer generate|vocode ...`"""
-    import sys
-
     argv = sys.argv[1:] if argv is None else argv
-    modes = {"generate": generate_main, "vocode": vocode_main}
+    prog, modes = "python -m neocog.apps.wavenet.infer", {"generate": generate_main,
+                                                          "vocode": vocode_main}
+    if argv and argv[0] in ("-h", "--help"):
+        print(f"usage: {prog} {{{','.join(modes)}}} [--options]   (add --help to either)")
+        return 0
     if not argv or argv[0] not in modes:
-        raise SystemExit(f"usage: python -m neocog.apps.wavenet.infer {{{','.join(modes)}}} ...")
+        got = f"unknown mode '{argv[0]}'" if argv else "no mode"
+        print(f"{prog}: error: {got}; valid: {', '.join(modes)}", file=sys.stderr)
+        return 2
     return modes[argv[0]](argv[1:])
 
 
