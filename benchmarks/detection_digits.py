@@ -56,20 +56,23 @@ def main() -> None:
     parser.add_argument("--weights", default="", help="continue from this checkpoint")
     parser.add_argument("--lr", type=float, default=DetectTrainConfig.lr)
     parser.add_argument("--ship", action="store_true", help="copy best weights into the package")
+    parser.add_argument("--tag", default="", help="suffix of the result name (a variant)")
     args = parser.parse_args()
+    name = "detection_digits" + (f"_{args.tag}" if args.tag else "")
     cfg = DetectTrainConfig(mnist=args.mnist, epochs=args.epochs, weights=args.weights,
-                            lr=args.lr, project="runs/benchmarks", name="detection_digits")
-    shutil.rmtree("runs/benchmarks/detect/detection_digits", ignore_errors=True)
+                            lr=args.lr, project="runs/benchmarks", name=name)
+    shutil.rmtree(f"runs/benchmarks/detect/{name}", ignore_errors=True)
     started = time.perf_counter()
     result = train(cfg)
     seconds = time.perf_counter() - started
     weights = result.run_dir / "best.safetensors"
     val = read_coco(f"{args.val}/images", f"{args.val}/annotations.json")
-    rep = evaluate(Detector(weights).model, val, cfg.imgsz)
+    det = Detector(weights)
+    rep = evaluate(det.model, val, cfg.imgsz, runtime=det.runtime)
     if args.ship:
         ship(weights)
         ship_samples(args.mnist)
-    report("detection_digits", [
+    report(name, [
         ("validation scenes", f"{len(val)} ({args.val}, never trained on)"),
         ("mAP@[.5:.95]", f"{rep.map:.4f}  (target >= {TARGET_MAP})"),
         ("mAP@.5", f"{rep.map50:.4f}  (target >= {TARGET_MAP50})"),

@@ -47,9 +47,9 @@ def main() -> None:
     weights = result.run_dir / "best.safetensors"
     loc = Localizer(weights)
     source = coco_source(args.val, "largest")[0]
-    scores = evaluate(loc.model, loc.pre, source)
+    scores = evaluate(loc.model, loc.pre, source, runtime=loc.runtime)
     unseen = unseen_digits(args.data, args.unseen_images, cfg.val_fraction)
-    unseen_scores = evaluate(loc.model, loc.pre, unseen)
+    unseen_scores = evaluate(loc.model, loc.pre, unseen, runtime=loc.runtime)
     if args.ship:
         shutil.copyfile(weights, DEFAULT_WEIGHTS)
     held = result.best

@@ -118,7 +118,7 @@ def main() -> None:
         weights, seconds, trained_on, runtime = train_without(items, args.unseen, cfg)
     synth = Synthesizer(weights)
     clips = load_clips(unseen, synth.model, 0, [], [])  # the unseen speaker: no names
-    bits = bits_per_sample(synth.model, clips)
+    bits = bits_per_sample(synth.model, clips, runtime=synth.runtime)
     seen = [i for i in items if i.speaker != args.unseen][::4]  # a quarter of the training voices
     marginal = marginal_bits(load_clips(seen, synth.model, 0, [], []), clips)
     coded = "excitation codes" if synth.model.config.lpc_order else "sample codes"
