@@ -18,7 +18,9 @@ import dataclasses
 import json
 import math
 import os
+import pickle
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -386,11 +388,28 @@ def save_training_state(path: str | Path, state: dict[str, Any]) -> None:
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
+TRAINING_STATE_KEYS = ("epoch", "model", "optimizer", "scheduler", "scaler", "best", "ema")
+
+
 def load_training_state(path: str | Path) -> dict[str, Any]:
+    """The state `save_training_state` wrote; anything else is one NeocogError line."""
     path = Path(path)
     if not path.is_file():
         raise NeocogError(f"{path}: nothing to resume (no training state)")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)  # never unpickles code
+        with warnings.catch_warnings():  # torch warns on stderr about a file's pickle protocol
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)  # never unpickles code
+    except pickle.UnpicklingError:
+        # torch's message runs over many lines and advises weights_only=False: running the
+        # file's code is exactly what loading a training state must never do.
+        raise NeocogError(f"{path}: not a training state neocog wrote (it pickles objects "
+                          "other than tensors and numbers; refused, not run)") from None
     except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
-        raise NeocogError(f"{path}: unreadable training state ({err})") from None
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise NeocogError(f"{path}: unreadable training state ({type(err).__name__}: "
+                          f"{first})") from None
+    missing = [k for k in TRAINING_STATE_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise NeocogError(f"{path}: not a training state neocog wrote (no '{missing[0]}')")
+    return state

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSamp
 from tqdm import tqdm
 
 from . import distributed as dist
-from .checkpoint import load_training_state, save_checkpoint, save_training_state
+from .checkpoint import atomic_write, load_training_state, save_checkpoint, save_training_state
 from .config import SEED_RANGE, RangeChecked
 from .errors import NeocogError
 from .heads import TaskModel
@@ -157,6 +157,7 @@ class Trainer:
             self.ema = AveragedModel(self.model, multi_avg_fn=ema_update(config.ema_decay),
                                      use_buffers=True)
         self.start_epoch, self.best = 1, None
+        self.history: list[dict[str, Any]] = []  # metrics.csv's rows, one per epoch done
 
     def _loader(self, train_set: Dataset, collate: Callable | None) -> DataLoader:
         if dist.world_size() > 1:
@@ -197,9 +198,6 @@ class Trainer:
             tqdm.write(f"training on {self.runtime}, {torch.get_num_threads()} threads")
         if self.config.resume:
             self._restore()
-        elif dist.is_main():
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "config.json").write_text(json.dumps(self.app_config, indent=2))
         for epoch in range(self.start_epoch, self.config.epochs + 1):
             started = time.perf_counter()
             losses = self._train_epoch(epoch)
@@ -266,7 +264,7 @@ class Trainer:
                    seconds: float) -> None:
         row = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"],
                **{f"train_{k}": v for k, v in losses.items()}, **metrics, "seconds": seconds}
-        self._append_metrics(row)
+        self._record(epoch, row)
         meta = {**self.meta, "epoch": epoch, "metrics": metrics}
         if self._improved(metrics):
             self.best = {"epoch": epoch, "metrics": metrics}
@@ -276,15 +274,31 @@ class Trainer:
         summary = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
         tqdm.write(f"epoch {epoch}: {summary}  ({seconds:.1f}s) -> {self.run_dir}")
 
-    def _append_metrics(self, row: dict[str, Any]) -> None:
-        path = self.run_dir / "metrics.csv"
-        new = not path.exists()
-        with open(path, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            if new:
+    def _record(self, epoch: int, row: dict[str, Any]) -> None:
+        """config.json (with the first epoch), metrics.csv and curves.png (once per epoch),
+        each replaced atomically."""
+        if epoch == 1:
+            # The run folder appears with its first epoch's results: a run that fails in
+            # setup or before its first epoch ends leaves nothing behind.
+            text = json.dumps(self.app_config, indent=2)
+            atomic_write(self.run_dir / "config.json", lambda tmp: tmp.write_text(text))
+        self.history.append(row)
+        self._write_metrics(self.history)
+        atomic_write(self.run_dir / "curves.png",
+                     lambda tmp: plot_curves(self.run_dir / "metrics.csv", tmp))
+
+    def _write_metrics(self, rows: list[dict[str, Any]]) -> None:
+        """Replace metrics.csv with `rows` in one rename: a kill at any moment leaves the
+        old file or the new one, never a missing or half-written history."""
+        columns = list(dict.fromkeys(k for r in rows for k in r))  # in first-seen order
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=columns)
                 writer.writeheader()
-            writer.writerow(row)
-        plot_curves(path, self.run_dir / "curves.png")
+                writer.writerows(rows)
+
+        atomic_write(self.run_dir / "metrics.csv", write)
 
     def _state(self, epoch: int) -> dict[str, Any]:
         return {"epoch": epoch, "model": self.model.state_dict(),
@@ -311,7 +325,7 @@ class Trainer:
         if not path.exists() or not dist.is_main():
             return
         with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < start_epoch]
-        path.unlink()
-        for r in rows:
-            self._append_metrics(r)
+            rows = list(csv.DictReader(f))
+        self.history = [r for r in rows if int(r["epoch"]) < start_epoch]
+        if len(self.history) < len(rows):  # a finished run resumed drops nothing: untouched
+            self._write_metrics(self.history)

@@ -32,7 +32,7 @@ def plot_curves(metrics_csv: Path, out: Path) -> None:
     for ax in axes.flat[len(columns):]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(out, dpi=80)
+    fig.savefig(out, dpi=80, format="png")  # `out` may be a temp name without .png
     plt.close(fig)
 
 

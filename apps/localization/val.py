@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from neocog.core.checkpoint import atomic_write
 from neocog.core.config import parse_config
 from neocog.core.precision import RuntimeConfig
 from neocog.core.trainer import run_dir_for
@@ -43,14 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         source = generated_data(cfg.data, 0, cfg.val_images, cfg.val_fraction, seed=0).val
     report = evaluate(loc.model, loc.pre, source, runtime=loc.runtime)
-    out = run_dir_for(cfg.project, TASK, cfg.name or "val", resume=False)
-    out.mkdir(parents=True, exist_ok=True)
     title = f"CorLoc {report.corloc:.4f}  mean IoU {report.mean_iou:.4f}  top-1 {report.top1:.4f}"
-    plot_box_grid(source, report, loc.names, out / "boxes.png", cfg.grid, title)
     summary = {"weights": str(loc.weights), "images": len(source), **report.metrics()}
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+    out = run_dir_for(cfg.project, TASK, cfg.name or "val", resume=False)
+    text = json.dumps(summary, indent=2)
+    atomic_write(out / "metrics.json", lambda tmp: tmp.write_text(text))  # makes the folder
     print(f"{title}  on {len(source)} images")
-    print(f"boxes (green true, red predicted): {out / 'boxes.png'}")
+    if cfg.grid > 0:  # --grid 0: the scores alone
+        plot_box_grid(source, report, loc.names, out / "boxes.png", cfg.grid, title)
+        print(f"boxes (green true, red predicted): {out / 'boxes.png'}")
     return 0
 
 
