@@ -19,6 +19,7 @@ from . import (  # noqa: F401 - register the heads a checkpoint may name
     localization,
     speech,
 )
+from .common import run_main
 from .wavenet import DEFAULT_WEIGHTS as WAVENET_WEIGHTS
 from .wavenet.model import WaveNet, summary
 
@@ -103,3 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                                           width=width, depth=cfg.depth))
     print_table(model, text, f"backbone {cfg.backbone} (width {width}, depth {cfg.depth})", "")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))

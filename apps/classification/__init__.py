@@ -4,12 +4,15 @@
     clf(["digit.png"])[0].label             # -> "7"
 """
 
+from .. import lazy_exports
 from .data import Preprocess
 from .head import ClassifierConfig, ClassifierHead, ClassPrediction
 from .metrics import ClassificationReport, evaluate
 from .predictor import DEFAULT_WEIGHTS, Classification, Classifier
-from .train import ClassifyTrainConfig, TrainResult, train
 
 __all__ = ["Classification", "ClassificationReport", "ClassifierConfig", "ClassifierHead",
            "ClassPrediction", "Classifier", "ClassifyTrainConfig", "DEFAULT_WEIGHTS",
            "Preprocess", "TrainResult", "evaluate", "train"]
+
+# train.py loads on first use: see lazy_exports
+__getattr__ = lazy_exports(__name__, "train", ("ClassifyTrainConfig", "TrainResult", "train"))

@@ -6,9 +6,12 @@
         ...
 """
 
+from .. import lazy_exports
 from .head import DetectConfig, DetectHead, Detections, DetectRaw
 from .predictor import DEFAULT_WEIGHTS, Detection, Detector, FrameResult
-from .train import DetectTrainConfig, TrainResult, train
 
 __all__ = ["DEFAULT_WEIGHTS", "DetectConfig", "DetectHead", "DetectRaw", "DetectTrainConfig",
            "Detection", "Detections", "Detector", "FrameResult", "TrainResult", "train"]
+
+# train.py loads on first use: see lazy_exports
+__getattr__ = lazy_exports(__name__, "train", ("DetectTrainConfig", "TrainResult", "train"))
