@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .errors import NeocogError
+
 Shape = tuple[int, ...]
 _TRACKED = (nn.Conv1d, nn.Conv2d, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool2d, nn.Linear,
             nn.AdaptiveAvgPool2d)
@@ -120,3 +122,28 @@ def format_table(rows: list[LayerVolume], input_shape: Shape, total_params: int)
     lines.append(f"{'total':<28} {'':<24} {'':>18} {total_params:>10,} "
                  f"{sum(r.macs for r in rows):>12,}")
     return "\n".join(lines)
+
+
+@torch.no_grad()
+def reads(model: nn.Module, input_shape: Shape) -> bool:
+    """Whether `model` runs on one input of `input_shape`: too small an input leaves some
+    kernel or pool a map smaller than itself (torch's RuntimeError)."""
+    training = model.training
+    try:
+        model.eval()(torch.zeros(1, *input_shape))
+    except RuntimeError:
+        return False
+    finally:
+        model.train(training)
+    return True
+
+
+def check_input_side(model: nn.Module, channels: int, side: int, what: str, title: str) -> None:
+    """A one-line error naming `what` (the option or data that set the side) where `model`
+    (`title`, e.g. "backbone lenet") cannot read (channels, side, side) inputs, with the
+    least side it can read (searched up to 512)."""
+    if reads(model, (channels, side, side)):
+        return
+    least = next((s for s in range(side + 1, 513) if reads(model, (channels, s, s))), 0)
+    need = f"at least {least}" if least else "more than 512"
+    raise NeocogError(f"{what}: {title} cannot read {side} x {side} inputs (it needs {need})")

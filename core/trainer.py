@@ -43,7 +43,9 @@ from .visualize import plot_curves
 class TrainConfig(RangeChecked, RuntimeConfig):
     epochs: int = field(default=10, metadata={"min": 1, "help": "passes over the training set"})
     batch_size: int = field(default=64, metadata={"min": 1, "help": "per process under torchrun"})
-    lr: float = field(default=2e-3, metadata={"above": 0, "help": "peak learning rate"})
+    lr: float = field(default=2e-3, metadata={
+        "min": 0, "help": "peak learning rate; 0 keeps the weights (BatchNorm statistics "
+                          "still adapt)"})
     weight_decay: float = field(default=5e-4, metadata={"min": 0})
     optimizer: str = field(default="adamw", metadata={"choices": ["adamw", "sgd"]})
     schedule: str = field(default="cosine", metadata={

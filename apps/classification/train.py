@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
-from neocog.core.config import parse_config
+from neocog.core.config import parse_config, resumed_options
+from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.precision import Runtime
+from neocog.core.shapes import check_input_side
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
 
 from ..common import run_main
@@ -55,11 +59,28 @@ def build_classifier(cfg: ClassifyTrainConfig, split: Split) -> TaskModel:
     return build_model(TASK, backbone, "classify", head)
 
 
+def check_classes(split: Split, data: str) -> None:
+    """Training images of one class would score "accuracy 1.0" and mean nothing."""
+    classes = np.unique(split.train_labels)
+    if len(classes) < 2:
+        found = ", ".join(split.names[i] for i in classes) or "none"
+        raise NeocogError(f"{data or 'MNIST'}: the training images are of {len(classes)} "
+                          f"class ({found}); a classifier needs at least 2 classes")
+
+
 def make_trainer(cfg: ClassifyTrainConfig) -> Trainer:
     """The run `train(cfg)` makes, set up (data, model, validation) and not started."""
+    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
+    if cfg.resume:
+        cfg = resumed_options(cfg, run_dir)
     split = load_split(cfg.data, cfg.val_fraction, cfg.imgsz)
+    check_classes(split, cfg.data)
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
     model = build_classifier(cfg, split)
+    side = split.pre.size
+    what = f"--imgsz {side}" if cfg.imgsz else f"{cfg.data or 'MNIST'}: its {side} px images"
+    check_input_side(model.backbone, split.pre.channels, side, what,
+                     f"backbone {model.backbone.config.name}")
     train_set = ArrayDataset(split.train_images, split.train_labels, split.pre, augment=True)
     val_set = ArrayDataset(split.val_images, split.val_labels, split.pre)
 
@@ -67,7 +88,6 @@ def make_trainer(cfg: ClassifyTrainConfig) -> Trainer:
         report = evaluate(m, val_set, split.names, runtime=runtime)
         return {"accuracy": report.top1, "top5": report.top5, "val_loss": report.loss}
 
-    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
     meta = {"names": split.names, "preprocess": split.pre.to_dict()}
     return Trainer(model, train_set, cfg, run_dir, validate, "accuracy", meta,
                    app_config=asdict(cfg))

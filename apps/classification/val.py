@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from neocog.core.config import parse_config
+from neocog.core.errors import NeocogError
 from neocog.core.precision import RuntimeConfig
 from neocog.core.trainer import run_dir_for
 from neocog.core.visualize import plot_confusion
@@ -27,6 +30,17 @@ class ClassifyValConfig(RuntimeConfig):
     name: str = ""
 
 
+def model_labels(labels: np.ndarray, names: list[str], clf: Classifier, data: str) -> np.ndarray:
+    """The data's labels as indices of the model's classes, matched by name: a class the
+    model lacks would be scored wrong on every image (accuracy 0.0, and exit 0)."""
+    unknown = [n for n in names if n not in clf.names]
+    if unknown:
+        more = " ..." if len(unknown) > 5 else ""
+        raise NeocogError(f"{data or 'MNIST'}: class(es) {', '.join(unknown[:5])}{more} are not "
+                          f"among the {len(clf.names)} classes of {clf.weights}")
+    return np.array([clf.names.index(n) for n in names], dtype=np.int64)[labels]
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(ClassifyValConfig, argv, "neocog classify val",
                        "Score a classifier: accuracy, per-class precision/recall, confusion PNG.")
@@ -36,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     split = load_split(cfg.data, cfg.val_fraction, pre.size)
     images, labels = ((split.val_images, split.val_labels) if cfg.split == "val"
                       else (split.train_images, split.train_labels))
+    labels = model_labels(labels, split.names, clf, cfg.data)
     report = evaluate(clf.model, ArrayDataset(images, labels, pre), clf.names, runtime=clf.runtime)
     out = run_dir_for(cfg.project, TASK, cfg.name or "val", resume=False)
     out.mkdir(parents=True, exist_ok=True)

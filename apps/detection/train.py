@@ -10,7 +10,8 @@ from torch.utils.data import Dataset
 
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
-from neocog.core.config import parse_config
+from neocog.core.config import flag, parse_config, resumed_options
+from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
@@ -96,17 +97,32 @@ def build_detector(cfg: DetectTrainConfig, num_classes: int) -> TaskModel:
     return build_model(TASK, backbone, "detect", head)
 
 
+def check_sides(cfg: DetectTrainConfig, model: TaskModel) -> None:
+    """The neck adds each map to the next deeper one upsampled 2x: a side that does not
+    halve evenly down to the deepest stride leaves maps one cell apart deep in training."""
+    stride = model.head.strides[-1]
+    scenes = cfg.data == "scenes" and not cfg.annotations  # trains on scene_size scenes
+    for name in ("imgsz", "scene_size") if scenes else ("imgsz",):
+        side = getattr(cfg, name)
+        if side % stride:
+            raise NeocogError(f"{flag(name)} {side}: the detector's deepest maps have stride "
+                              f"{stride}; use a multiple of it, e.g. {-(-side // stride) * stride}")
+
+
 def make_trainer(cfg: DetectTrainConfig) -> Trainer:
     """The run `train(cfg)` makes, set up (data, model, validation) and not started."""
+    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
+    if cfg.resume:
+        cfg = resumed_options(cfg, run_dir)
     train_set, val = load_data(cfg)
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
     model = build_detector(cfg, len(val.names))
+    check_sides(cfg, model)
 
     def validate(m: TaskModel, runtime: Runtime) -> dict[str, float]:
         report = evaluate(m, val, cfg.imgsz, runtime=runtime)
         return {"map": report.map, "map50": report.map50}
 
-    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
     meta = {"names": val.names, "imgsz": cfg.imgsz}
     return Trainer(model, train_set, cfg, run_dir, validate, "map", meta, collate=collate,
                    app_config=asdict(cfg))

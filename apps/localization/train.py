@@ -9,7 +9,7 @@ from torch.utils.data import Subset
 
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
-from neocog.core.config import parse_config
+from neocog.core.config import parse_config, resumed_options
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
@@ -77,6 +77,9 @@ def build_localizer(cfg: LocateTrainConfig, num_classes: int) -> TaskModel:
 
 def make_trainer(cfg: LocateTrainConfig) -> Trainer:
     """The run `train(cfg)` makes, set up (data, model, validation) and not started."""
+    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
+    if cfg.resume:
+        cfg = resumed_options(cfg, run_dir)
     data = load_data(cfg)
     pre = Preprocess(size=cfg.imgsz)
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
@@ -85,7 +88,6 @@ def make_trainer(cfg: LocateTrainConfig) -> Trainer:
     def validate(m: TaskModel, runtime: Runtime) -> dict[str, float]:
         return evaluate(m, pre, data.val, runtime=runtime).metrics()
 
-    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
     meta = {"names": data.names, "preprocess": pre.to_dict()}
     return Trainer(model, LocateTrainSet(data.train, pre), cfg, run_dir, validate, "corloc",
                    meta, app_config=asdict(cfg))

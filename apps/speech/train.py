@@ -13,7 +13,8 @@ from torch.utils.data import Dataset
 from neocog.core.audio import NORMALIZATIONS, MelConfig
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
-from neocog.core.config import given_fields, keep_fixed, parse_config
+from neocog.core.config import given_fields, keep_fixed, parse_config, resumed_options
+from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
@@ -104,10 +105,23 @@ def fine_tuning_config(cfg: SpeechTrainConfig, mel: MelConfig, model: dict,
     return keep_fixed(cfg, kept, given, cfg.weights)
 
 
+def check_holdout(cfg: SpeechTrainConfig, speakers: set[str]) -> None:
+    """A misspelt --holdout-speaker would validate on the training speakers, unsaid."""
+    if not cfg.holdout_speaker:
+        return
+    if cfg.holdout_speaker not in speakers:
+        raise NeocogError(f"--holdout-speaker {cfg.holdout_speaker}: no such speaker in "
+                          f"{cfg.data}; known: {', '.join(sorted(speakers))}")
+    if speakers == {cfg.holdout_speaker}:
+        raise NeocogError(f"--holdout-speaker {cfg.holdout_speaker}: the only speaker in "
+                          f"{cfg.data}; nobody would be left to train on")
+
+
 def fsdd_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str,
               augment: Augment | None) -> tuple[Dataset, Dataset]:
     """Generated connected-digit utterances: training speakers, and validation speaker(s)."""
     recordings = read_fsdd(cfg.data)
+    check_holdout(cfg, {r.speaker for r in recordings})
     held = [r for r in recordings if r.speaker == cfg.holdout_speaker]
     train_bank = DigitBank([r for r in recordings if r.speaker != cfg.holdout_speaker],
                            mel.sample_rate)
@@ -138,6 +152,9 @@ def is_fsdd(data: str) -> bool:
 
 def make_trainer(cfg: SpeechTrainConfig, given: Collection[str] | None = None) -> Trainer:
     """The run `train(cfg, given)` makes, set up (data, model, validation), not started."""
+    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
+    if cfg.resume:
+        cfg = resumed_options(cfg, run_dir, given)
     augment = Augment(warp=cfg.warp) if cfg.augment else None  # bad options fail here, early
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
     model, mel, cfg = build_recognizer(cfg, given)
@@ -153,7 +170,6 @@ def make_trainer(cfg: SpeechTrainConfig, given: Collection[str] | None = None) -
                                       runtime=runtime)
         return error_rates(references, hypotheses)
 
-    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
     meta = {"mel": mel.to_dict(), "words": DIGIT_WORDS if is_fsdd(cfg.data) else []}
     return Trainer(model, train_set, cfg, run_dir, validate, "wer", meta, collate=collate,
                    mode="min", app_config=asdict(cfg))

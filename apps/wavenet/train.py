@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 from neocog.core.audio import MelConfig
 from neocog.core.checkpoint import load_model
-from neocog.core.config import parse_config
+from neocog.core.config import parse_config, resumed_options
 from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
 
@@ -88,6 +88,9 @@ def load_clips(items: list[AudioItem], model: WaveNet, frames: int, speakers: li
 def make_trainer(cfg: WaveNetTrainConfig, train_items: list[AudioItem] | None = None,
                  val_items: list[AudioItem] | None = None) -> Trainer:
     """The run `train(cfg, ...)` makes, set up (data, model, validation), not started."""
+    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
+    if cfg.resume:
+        cfg = resumed_options(cfg, run_dir)
     if train_items is None:
         train_items = list_items(cfg.data, cfg.name_fields)
         if cfg.val_data:
@@ -107,7 +110,6 @@ def make_trainer(cfg: WaveNetTrainConfig, train_items: list[AudioItem] | None = 
     def validate(m: WaveNet, runtime: Runtime) -> dict[str, float]:
         return {"val_bits": bits_per_sample(m, val_clips, runtime=runtime)}
 
-    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
     meta = {"speakers": speakers, "labels": labels}
     return Trainer(model, train_set, cfg, run_dir, validate, "val_bits", meta, mode="min",
                    app_config=asdict(cfg))
