@@ -18,7 +18,14 @@ from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
-from neocog.datasets.speech import DIGIT_WORDS, DigitBank, read_corpus, read_fsdd
+from neocog.datasets.speech import (
+    DIGIT_WORDS,
+    DigitBank,
+    FsddRecording,
+    fsdd_speaker_split,
+    read_corpus,
+    read_fsdd,
+)
 
 from ..common import run_main
 from .data import Augment, ConnectedDigitSet, SpeechSet, collate
@@ -105,26 +112,27 @@ def fine_tuning_config(cfg: SpeechTrainConfig, mel: MelConfig, model: dict,
     return keep_fixed(cfg, kept, given, cfg.weights)
 
 
-def check_holdout(cfg: SpeechTrainConfig, speakers: set[str]) -> None:
-    """A misspelt --holdout-speaker would validate on the training speakers, unsaid."""
+def held_out(cfg: SpeechTrainConfig, recordings: list[FsddRecording]
+             ) -> tuple[list[FsddRecording], list[FsddRecording]]:
+    """(training, held-out) recordings: a misspelt --holdout-speaker would otherwise
+    validate on the training speakers without a word, so it is an error listing them."""
     if not cfg.holdout_speaker:
-        return
-    if cfg.holdout_speaker not in speakers:
-        raise NeocogError(f"--holdout-speaker {cfg.holdout_speaker}: no such speaker in "
-                          f"{cfg.data}; known: {', '.join(sorted(speakers))}")
-    if speakers == {cfg.holdout_speaker}:
+        return recordings, []
+    try:
+        train, held = fsdd_speaker_split(recordings, cfg.holdout_speaker)
+    except NeocogError as err:
+        raise NeocogError(f"--holdout-speaker: {err}") from None
+    if not train:
         raise NeocogError(f"--holdout-speaker {cfg.holdout_speaker}: the only speaker in "
                           f"{cfg.data}; nobody would be left to train on")
+    return train, held
 
 
 def fsdd_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str,
               augment: Augment | None) -> tuple[Dataset, Dataset]:
     """Generated connected-digit utterances: training speakers, and validation speaker(s)."""
-    recordings = read_fsdd(cfg.data)
-    check_holdout(cfg, {r.speaker for r in recordings})
-    held = [r for r in recordings if r.speaker == cfg.holdout_speaker]
-    train_bank = DigitBank([r for r in recordings if r.speaker != cfg.holdout_speaker],
-                           mel.sample_rate)
+    train, held = held_out(cfg, read_fsdd(cfg.data))
+    train_bank = DigitBank(train, mel.sample_rate)
     val_bank = DigitBank(held, mel.sample_rate) if held else train_bank
     return (ConnectedDigitSet(train_bank, cfg.utterances, mel, alphabet, augment=augment,
                               group=cfg.batch_size),
