@@ -1,5 +1,6 @@
 """Reading audio for the speech and WaveNet apps: any file soundfile reads (wav, flac,
-ogg), mixed to mono and resampled to the model's rate, with clear errors.
+ogg, opus, mp3, aiff, au, caf: AUDIO_SUFFIXES), mixed to mono and resampled to the
+model's rate, with clear errors.
 
 A file's header is not believed blindly: a WAV cut short, NaN samples, a rate no
 recording has, or more samples than fit in memory are one-line errors naming the file.
@@ -25,7 +26,10 @@ from neocog.core.errors import NeocogError
 
 from .images import inside, list_files
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+# What soundfile (libsndfile 1.1+) decodes, by the names a folder is listed by; a single
+# file is held to the same list (see list_files).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc",
+                  ".au", ".snd", ".caf", ".w64", ".rf64")
 SILENCE = 1e-4  # peak amplitude below which a file holds nothing to hear
 # A mix whose peak is under this share of its loudest channel's has cancelled itself:
 # channels in anti-phase (one wired with its polarity inverted; left = -right mixes to 0).

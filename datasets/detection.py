@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from pycocotools.coco import COCO
 
 from neocog.core.errors import NeocogError
 
 from .coco import check_annotation, check_records, load_instances
-from .images import IMAGE_SUFFIXES, inside
+from .images import IMAGE_SUFFIXES, inside, require_files
 
 NAMES_FILES = ("names.txt", "classes.txt", "obj.names")
 
@@ -73,6 +73,7 @@ def read_coco(images_dir: str | Path, annotations: str | Path) -> DetectionRecor
         records.boxes.append(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1))
         records.labels.append(np.array([index[a["category_id"]] for a in anns], dtype=np.int64))
         records.image_ids.append(image_id)
+    require_files(path, records.images, "image")  # found now, not epochs into training
     return records
 
 
@@ -119,8 +120,7 @@ def read_yolo(root: str | Path) -> DetectionRecords:
     records = DetectionRecords([], [], [], [], names, list(range(1, len(names) + 1)))
     sizes = []
     for i, file in enumerate(files, 1):
-        with Image.open(file) as im:
-            width, height = im.size
+        width, height = image_size(file)
         sizes.append((width, height))
         label_file = root / "labels" / file.relative_to(root / "images").with_suffix(".txt")
         boxes, labels = read_yolo_labels(label_file, width, height, len(names))
@@ -130,6 +130,15 @@ def read_yolo(root: str | Path) -> DetectionRecords:
         records.image_ids.append(i)
     records.coco = coco_ground_truth(records, sizes)
     return records
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) from an image file's header, without decoding its pixels."""
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as err:
+        raise NeocogError(f"{path}: not a readable image ({err})") from None
 
 
 def coco_ground_truth(records: DetectionRecords, sizes: list[tuple[int, int]]) -> COCO:

@@ -12,7 +12,10 @@ from PIL import Image, UnidentifiedImageError
 
 from neocog.core.errors import NeocogError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+# What read_image decodes (Pillow), by the names a folder is listed by; a single file is
+# held to the same list (see list_files).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".gif", ".tif",
+                  ".tiff", ".webp", ".pbm", ".pgm", ".ppm", ".pnm", ".tga")
 
 
 def read_image(path: str | Path, channels: int = 3) -> np.ndarray:
@@ -66,9 +69,16 @@ def grey8(samples: np.ndarray, mode: str) -> np.ndarray:
 
 
 def list_files(source: str | Path, suffixes: tuple[str, ...], what: str) -> list[Path]:
-    """A file -> [file]; a folder -> its files with `suffixes`, sorted, searched recursively."""
+    """A file -> [file]; a folder -> its files with `suffixes`, sorted, searched recursively.
+
+    A file given alone is held to the same suffixes, so that what works for one file
+    works for a folder of them, and what a folder would skip is refused, not guessed at.
+    """
     source = Path(source)
     if source.is_file():
+        if source.suffix.lower() not in suffixes:
+            raise NeocogError(f"{source}: not read as {what}: its suffix is not one of "
+                              f"{', '.join(suffixes)}")
         return [source]
     if source.is_dir():
         files = sorted(p for p in source.rglob("*") if p.suffix.lower() in suffixes)
@@ -95,6 +105,16 @@ def inside(folder: Path, name: Any, where: str, absolute: bool = False) -> Path:
     if not Path(os.path.abspath(folder / name)).is_relative_to(os.path.abspath(folder)):
         raise NeocogError(f"{where}: path '{name}' climbs out of {folder}")
     return folder / name
+
+
+def require_files(where: str | Path, files: list[Path], what: str) -> None:
+    """Raise NeocogError naming `where`, the file or folder that lists `files`, when any
+    of them is missing: a dataset is found incomplete before training, not epochs in."""
+    missing = [p for p in files if not p.is_file()]
+    if len(missing) == 1:
+        raise NeocogError(f"{where}: {what} file {missing[0]} is missing")
+    if missing:
+        raise NeocogError(f"{where}: {len(missing)} {what} files are missing, first {missing[0]}")
 
 
 def list_images(source: str | Path) -> list[Path]:

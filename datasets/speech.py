@@ -18,6 +18,7 @@ import numpy as np
 from neocog.core.errors import NeocogError
 
 from .audio import AUDIO_SUFFIXES, manifest_rows, read_audio
+from .images import require_files
 
 DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)$")  # speaker: letters, digits, hyphens
@@ -137,20 +138,26 @@ class DigitBank:
 
 
 def read_manifest(path: str | Path) -> list[SpeechItem]:
-    """JSONL lines {"audio": path relative to the manifest, "text": ..., ["speaker"]}."""
+    """JSONL lines {"audio": path relative to the manifest, "text": ..., ["speaker"]}; every
+    file listed must be there (training reads them lazily, epochs after this)."""
+    rows = manifest_rows(Path(path), ("audio", "text"))
+    require_files(path, [audio for _, audio in rows], "audio")
     return [SpeechItem(audio, normalize_text(row["text"]), str(row.get("speaker", "")))
-            for row, audio in manifest_rows(Path(path), ("audio", "text"))]
+            for row, audio in rows]
 
 
 def read_librispeech(folder: str | Path) -> list[SpeechItem]:
     """LibriSpeech: every `*.trans.txt` line `ID TEXT` names `ID.flac` beside it."""
     items = []
     for trans in sorted(Path(folder).rglob("*.trans.txt")):
+        listed = []
         for line in trans.read_text().splitlines():
             if line.strip():
                 utt, _, text = line.partition(" ")
-                items.append(SpeechItem(trans.parent / f"{utt}.flac", normalize_text(text),
-                                        utt.split("-")[0]))
+                listed.append(SpeechItem(trans.parent / f"{utt}.flac", normalize_text(text),
+                                         utt.split("-")[0]))
+        require_files(trans, [item.audio for item in listed], "audio")
+        items += listed
     return items
 
 

@@ -22,7 +22,7 @@ from neocog.core.errors import NeocogError
 from neocog.datasets.coco import CocoImage, read_coco
 from neocog.datasets.digit_scenes import DigitLocateDataset, SceneStyle
 from neocog.datasets.idx import download_mnist, idx_pairs, read_idx_pair
-from neocog.datasets.images import read_image
+from neocog.datasets.images import read_image, require_files
 
 from ..classification.data import MNIST_NAMES, holdout
 
@@ -129,8 +129,5 @@ def coco_source(annotations: str, primary: str) -> tuple[CocoLocateSource, list[
     source = CocoLocateSource(instances.images, primary)
     if not len(source):
         raise NeocogError(f"{annotations}: no image has a (non-crowd) box")
-    missing = [r.path for r in source.records if not r.path.is_file()]
-    if missing:
-        raise NeocogError(f"{annotations}: {len(missing)} image files are missing, "
-                          f"first {missing[0]}")
+    require_files(annotations, [r.path for r in source.records], "image")
     return source, instances.names
