@@ -1,17 +1,19 @@
 """Library API: `Transcriber(weights=None).transcribe(path_or_wave, sample_rate=None) -> str`.
 
 A recording longer than `max_seconds` is cut at its quietest moments (pauses) into
-pieces the model reads in one batch; their transcripts are joined with spaces.
+pieces the model reads in batches of BATCH_PIECES, each batch's features made when it
+is read (memory bounded by the batch, not the recording); their transcripts are joined
+with spaces.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 import torch
-import torchaudio.functional as AF
 from torch import Tensor
 
 from neocog.core.audio import MelConfig
@@ -19,7 +21,7 @@ from neocog.core.checkpoint import load_model
 from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel
 from neocog.core.precision import Runtime, prepare
-from neocog.datasets.audio import SILENCE, read_audio
+from neocog.datasets.audio import MAX_SAMPLES, SILENCE, read_audio, resample
 
 from .data import features, pad_specs
 from .decode import Lexicon, greedy_decode, lexicon_beam_search
@@ -28,6 +30,9 @@ DEFAULT_WEIGHTS = Path(__file__).parent / "assets" / "fsdd_digits.safetensors"
 TASK = "speech"
 PAUSE_FRAME = 0.05  # seconds: the granularity at which pauses are searched
 EDGE_PAUSE = 0.15  # seconds of silence put before and after each piece read
+# Pieces (of at most max_seconds) read in one forward pass: what a long recording costs
+# at once, whatever its length (32 x 20 s: 10 MB of features for the shipped model).
+BATCH_PIECES = 32
 
 Decoder = Callable[[Tensor], str]  # log-probs Tensor[T, K] -> text
 
@@ -44,14 +49,16 @@ def make_decoder(alphabet: str, vocabulary: list[str] | None = None, beam: int =
 
 
 @torch.no_grad()
-def transcribe_specs(model: TaskModel, specs: list[Tensor], decode: Decoder,
-                     batch_size: int = 32, runtime: Runtime | None = None) -> list[str]:
+def transcribe_specs(model: TaskModel, specs: Iterable[Tensor], decode: Decoder,
+                     batch_size: int = BATCH_PIECES, runtime: Runtime | None = None) -> list[str]:
     """Log-mel images [Tensor[1, F, T_i]] -> one transcript each, run in padded batches
-    (the forward pass through `runtime`, CTC decoding in fp32)."""
+    (the forward pass through `runtime`, CTC decoding in fp32). `specs` may be a generator:
+    it is drawn one batch at a time."""
     runtime = runtime or Runtime.as_placed(model)
-    texts = []
-    for start in range(0, len(specs), batch_size):
-        inputs, frames = pad_specs(specs[start: start + batch_size])
+    texts: list[str] = []
+    specs = iter(specs)
+    while batch := list(islice(specs, batch_size)):
+        inputs, frames = pad_specs(batch)
         logp = runtime.forward(model, inputs).log_softmax(-1).cpu()  # (B, T', K)
         lengths = model.head.output_frames(frames)
         texts += [decode(row[:n]) for row, n in zip(logp, lengths.tolist(), strict=True)]
@@ -85,8 +92,11 @@ def to_mono(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
         raise NeocogError(f"waveform of shape {wave.shape}: expected samples (T,) or (T, C)")
     if np.abs(wave).max() < SILENCE:
         raise NeocogError(f"waveform: silent audio (peak below {SILENCE})")
-    if rate != target:
-        wave = AF.resample(torch.from_numpy(wave), rate, target).numpy()
+    if wave.size > MAX_SAMPLES:
+        raise NeocogError(f"waveform: {wave.size} samples, over the {MAX_SAMPLES} read at once; "
+                          "split it")
+    if rate != target:  # bounded: a rate below 1 kHz or a result too long is refused
+        wave = resample(wave, rate, target, "waveform")
     return wave
 
 
@@ -130,8 +140,8 @@ class Transcriber:
         # cut tight to the word otherwise loses its first and last sounds' context
         # (FSDD takes of an unseen voice: 78% -> 86% read right).
         edge = np.zeros(int(EDGE_PAUSE * self.mel.sample_rate), np.float32)
-        specs = [features(torch.from_numpy(np.concatenate([edge, p, edge])), self.mel)
-                 for p in pieces]
+        specs = (features(torch.from_numpy(np.concatenate([edge, p, edge])), self.mel)
+                 for p in pieces)  # made batch by batch as transcribe_specs draws them
         return " ".join(t for t in transcribe_specs(self.model, specs, self.decode,
                                                       runtime=self.runtime) if t)
 
