@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
 from neocog.core.errors import NeocogError
 
-T = TypeVar("T")
+A = TypeVar("A")  # what a batch command reads from each file
+T = TypeVar("T")  # what it makes of it
 
 
 def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> int:
@@ -34,9 +36,44 @@ def print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=None))
 
 
-def predict_in_batches(predict: Callable[[list[Path]], list[T]], files: list[Path],
-                       batch_size: int) -> Iterator[tuple[Path, T]]:
-    """(file, result) for every file, calling `predict` on at most `batch_size` at a time."""
-    for i in range(0, len(files), batch_size):
-        chunk = files[i: i + batch_size]
-        yield from zip(chunk, predict(chunk), strict=True)
+class Failures:
+    """The files a batch command could not use. Each is reported on stderr as it is met,
+    on one line naming it, and the command carries on; `status` is its exit status."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def report(self, err: NeocogError) -> None:
+        print(f"error: {err}", file=sys.stderr)
+        self.count += 1
+
+    @property
+    def status(self) -> int:
+        return int(self.count > 0)
+
+
+def readable(read: Callable[[Path], A], files: Iterable[Path],
+             failures: Failures | None = None) -> Iterator[tuple[Path, A]]:
+    """(file, read(file)) for each file; a file `read` refuses with a NeocogError is
+    reported to `failures` and skipped (without `failures`, the error is raised)."""
+    for path in files:
+        try:
+            item = read(path)
+        except NeocogError as err:
+            if failures is None:
+                raise
+            failures.report(err)
+            continue
+        yield path, item
+
+
+def predict_in_batches(read: Callable[[Path], A], predict: Callable[[list[A]], list[T]],
+                       files: Iterable[Path], batch_size: int,
+                       failures: Failures) -> Iterator[tuple[Path, T]]:
+    """(file, result) for every file `read` accepts, `predict` called on at most
+    `batch_size` inputs at a time. Files are read one by one, so a bad one is reported
+    to `failures` and left out without costing its batch."""
+    items = readable(read, files, failures)
+    while batch := list(islice(items, batch_size)):
+        paths, inputs = zip(*batch, strict=True)
+        yield from zip(paths, predict(list(inputs)), strict=True)

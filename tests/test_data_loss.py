@@ -17,6 +17,7 @@ from PIL import Image
 
 from neocog.apps.cli import main as cli
 from neocog.core.checkpoint import load_training_state
+from neocog.core.errors import NeocogError
 
 from .test_trainer import tiny_args
 
@@ -166,19 +167,32 @@ class Payload:
     """Any class: pickling it stores a reference that loading would import and call."""
 
 
-@pytest.mark.parametrize("write", [
-    lambda path: torch.save({"epoch": 1, "payload": Payload()}, path),
-    lambda path: path.write_bytes(pickle.dumps({"epoch": Payload()}, protocol=4)),
-    lambda path: path.write_text("plain text"),
-    lambda path: torch.save({"epoch": 1}, path),
-], ids=["torch-save-object", "pickle", "text", "no-optimizer"])
-def test_a_file_that_is_not_a_training_state_is_refused_on_one_line(small_mnist, tmp_path,
-                                                                    capsys, write):
+FOREIGN_STATES = {
+    "torch-save-object": lambda path: torch.save({"epoch": 1, "payload": Payload()}, path),
+    "pickle": lambda path: path.write_bytes(pickle.dumps({"epoch": Payload()}, protocol=4)),
+    "text": lambda path: path.write_text("plain text"),
+    "no-optimizer": lambda path: torch.save({"epoch": 1}, path),
+}
+
+
+@pytest.mark.parametrize("kind", list(FOREIGN_STATES))
+def test_a_file_that_is_not_a_training_state_is_refused_on_one_line(tmp_path, kind):
+    path = tmp_path / "last.state.pt"
+    FOREIGN_STATES[kind](path)
+    with pytest.raises(NeocogError) as err:
+        load_training_state(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    assert "weights_only" not in message
+
+
+def test_resume_from_a_pickled_state_is_one_line_and_keeps_the_run(small_mnist, tmp_path,
+                                                                    capsys):
+    assert train(tiny_args(small_mnist, tmp_path, "x", 1)) == 0
     run = tmp_path / "classify" / "x"
-    run.mkdir(parents=True)
-    write(run / "last.state.pt")
+    FOREIGN_STATES["torch-save-object"](run / "last.state.pt")
+    capsys.readouterr()
     assert train(tiny_args(small_mnist, tmp_path, "x", 2) + ["--resume"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.splitlines() == [err] and "last.state.pt" in err
-    assert "weights_only" not in err
-    assert [p.name for p in run.iterdir()] == ["last.state.pt"]
+    assert err.splitlines() == [err] and "last.state.pt: not a training state" in err
+    assert epochs(run) == ["1"]

@@ -1,4 +1,6 @@
-"""`neocog classify infer --source FILE|DIR [--json]`: label and probability per image."""
+"""`neocog classify infer --source FILE|DIR [--json]`: label and probability per image.
+An image that cannot be read prints its one-line error; the others are still classified
+and the exit status is 1."""
 
 from __future__ import annotations
 
@@ -6,9 +8,9 @@ from dataclasses import dataclass, field
 
 from neocog.core.config import parse_config
 from neocog.core.precision import RuntimeConfig
-from neocog.datasets.images import list_images
+from neocog.datasets.images import list_images, read_image
 
-from ..common import predict_in_batches, print_json, run_main
+from ..common import Failures, predict_in_batches, print_json, run_main
 from .predictor import Classifier
 
 
@@ -27,15 +29,17 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("neocog classify infer: error: --source FILE|DIR is required")
     clf = Classifier(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
                      cfg.memory_format)
-    files = list_images(cfg.source)
+    failures = Failures()
+    predictions = predict_in_batches(lambda path: read_image(path, clf.pre.channels), clf,
+                                     list_images(cfg.source), cfg.batch_size, failures)
     results = [{"file": str(path), "label": pred.label, "score": round(pred.score, 4)}
-               for path, pred in predict_in_batches(clf, files, cfg.batch_size)]
+               for path, pred in predictions]
     if cfg.json:
         print_json(results)
     else:
         for r in results:
             print(f"{r['file']}: {r['label']} ({r['score']:.3f})")
-    return 0
+    return failures.status
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """`neocog detect infer --source SRC`: detect on an image, folder, glob, video file, webcam
 index (`--source 0`) or stream URL. `--json` prints one JSON line per frame, `--save`
 writes annotated images (or an annotated .mp4 per video/camera), `--show` opens a window
-with boxes and live FPS (q quits)."""
+with boxes and live FPS (q quits). An image of a folder or glob that cannot be read prints
+its one-line error; the others are still detected and the exit status is 1."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from neocog.core.config import parse_config
 from neocog.core.precision import RuntimeConfig
 from neocog.core.trainer import run_dir_for
 
-from ..common import print_json, run_main
+from ..common import Failures, print_json, run_main
 from .predictor import TASK, Detector, FrameResult
 from .sources import source_kind
 from .visualize import draw
@@ -64,6 +65,7 @@ class Saver:
         self.video_path = out / f"{stem}.mp4"
 
     def write(self, frame: FrameResult, annotated: np.ndarray) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)  # made with its first file, not before
         bgr = cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR)
         if not self.video:
             cv2.imwrite(str(self.out / Path(frame.name).name), bgr)
@@ -97,12 +99,10 @@ def main(argv: list[str] | None = None) -> int:
                      cfg.memory_format,
                    score_threshold=cfg.conf, iou_threshold=cfg.iou, max_det=cfg.max_det)
     out = run_dir_for(cfg.project, TASK, cfg.name or "infer", resume=False)
-    saver, fps, frames, started = None, Fps(), 0, time.perf_counter()
-    if cfg.save:
-        out.mkdir(parents=True, exist_ok=True)
-        saver = Saver(out, cfg.source)
+    saver = Saver(out, cfg.source) if cfg.save else None
+    fps, frames, started, failures = Fps(), 0, time.perf_counter(), Failures()
     try:
-        for frame in det.stream(cfg.source):
+        for frame in det.stream(cfg.source, failures):
             rate, frames = fps.tick(), frames + 1
             report(frame, cfg.json)
             if saver or cfg.show:
@@ -119,9 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     if not cfg.json:
         seconds = time.perf_counter() - started
         print(f"{frames} frames in {seconds:.2f}s: {frames / max(seconds, 1e-9):.1f} FPS end to end")
-        if saver:
+        if saver and frames:
             print(f"annotated output: {out}")
-    return 0
+    return failures.status
 
 
 def show(annotated: np.ndarray) -> bool:

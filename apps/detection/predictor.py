@@ -22,6 +22,7 @@ from neocog.core.checkpoint import load_model
 from neocog.core.heads import TaskModel
 from neocog.core.precision import Runtime, prepare
 
+from ..common import Failures
 from .data import load_rgb, to_tensor
 from .head import Detections, postprocess
 from .sources import frames
@@ -93,10 +94,11 @@ class Detector:
         """Paths or uint8 RGB arrays -> per image a list of Detection."""
         return self.detect([load_rgb(im) for im in images])
 
-    def stream(self, source: str) -> Iterator[FrameResult]:
+    def stream(self, source: str, failures: Failures | None = None) -> Iterator[FrameResult]:
         """Image, folder, glob, video file, camera index or stream URL -> one result per
-        frame, as frames arrive (a camera that fails raises NeocogError)."""
-        for index, (name, image) in enumerate(frames(source)):
+        frame, as frames arrive (a camera that fails raises NeocogError; so does an image
+        that cannot be read, unless `failures` is given to report it and go on)."""
+        for index, (name, image) in enumerate(frames(source, failures)):
             started = time.perf_counter()
             found = self.detect([image])[0]
             yield FrameResult(index, name, image, found, time.perf_counter() - started)

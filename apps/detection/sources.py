@@ -18,6 +18,8 @@ import numpy as np
 from neocog.core.errors import NeocogError
 from neocog.datasets.images import IMAGE_SUFFIXES, list_images, read_image
 
+from ..common import Failures, readable
+
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 TIMEOUT_MS = 5000  # a live source silent this long counts as dropped
 
@@ -72,13 +74,15 @@ def glob_images(pattern: str) -> list[Path]:
     return files
 
 
-def frames(source: str) -> Iterator[tuple[str, np.ndarray]]:
-    """Any supported source -> (name, uint8 (H, W, 3) RGB) pairs, lazily."""
+def frames(source: str, failures: Failures | None = None) -> Iterator[tuple[str, np.ndarray]]:
+    """Any supported source -> (name, uint8 (H, W, 3) RGB) pairs, lazily; an image file
+    that cannot be read goes to `failures` (without them, its error is raised)."""
     kind = source_kind(source)
     if kind in ("camera", "stream", "video"):
         if kind == "video" and not Path(source).is_file():
             raise NeocogError(f"{source}: no such video file")
         yield from capture_frames(source, live=kind != "video")
         return
-    for path in glob_images(source) if kind == "glob" else list_images(source):
-        yield str(path), read_image(path, channels=3)
+    files = glob_images(source) if kind == "glob" else list_images(source)
+    for path, image in readable(lambda p: read_image(p, channels=3), files, failures):
+        yield str(path), image

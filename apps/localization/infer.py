@@ -1,5 +1,6 @@
 """`neocog locate infer --source FILE|DIR [--json] [--save DIR]`: the main object's class
-and box per image, in pixels of the original image."""
+and box per image, in pixels of the original image. An image that cannot be read prints
+its one-line error; the others are still localized and the exit status is 1."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from neocog.core.config import parse_config
 from neocog.core.precision import RuntimeConfig
 from neocog.datasets.images import list_images, read_image
 
-from ..common import predict_in_batches, print_json, run_main
+from ..common import Failures, predict_in_batches, print_json, run_main
 from .predictor import Localizer
 from .visualize import PRED_COLOUR, draw_box
 
@@ -45,21 +46,23 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("neocog locate infer: error: --source FILE|DIR is required")
     loc = Localizer(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
                      cfg.memory_format)
-    files = list_images(cfg.source)
+    failures = Failures()
+    found = list(predict_in_batches(lambda path: read_image(path, 3), loc,
+                                    list_images(cfg.source), cfg.batch_size, failures))
     results = [{"file": str(path), "label": r.label, "score": round(r.score, 4), "box": r.box}
-               for path, r in predict_in_batches(loc, files, cfg.batch_size)]
-    if cfg.save:
+               for path, r in found]
+    if cfg.save and results:  # the folder appears only with something to write into it
         Path(cfg.save).mkdir(parents=True, exist_ok=True)
-        for path, r in zip(files, results, strict=True):
+        for (path, _), r in zip(found, results, strict=True):
             save_annotated(path, r, Path(cfg.save))
     if cfg.json:
         print_json(results)
     else:
         for r in results:
             print(f"{r['file']}: {r['label']} ({r['score']:.3f}) box {r['box']}")
-        if cfg.save:
+        if cfg.save and results:
             print(f"annotated images: {Path(cfg.save).resolve()}")
-    return 0
+    return failures.status
 
 
 if __name__ == "__main__":

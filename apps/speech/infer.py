@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from neocog.core.config import parse_config
-from neocog.core.errors import NeocogError
 from neocog.core.precision import RuntimeConfig
 from neocog.datasets.audio import list_audio
 from neocog.datasets.speech import DIGIT_WORDS
 
-from ..common import run_main
+from ..common import Failures, readable, run_main
 from .predictor import Transcriber
 
 
@@ -54,26 +54,18 @@ def transcriber_for(cfg: TranscribeConfig) -> Transcriber:
 def transcribe_sources(sources: list[str], cfg: TranscribeConfig) -> int:
     """Print a transcript per file of `sources`; 1 if any file or source failed, else 0."""
     transcriber = transcriber_for(cfg)
-    failed = False
-    for source in sources:
-        try:
-            files = list_audio(source)
-        except NeocogError as err:
-            print(f"error: {err}", file=sys.stderr)
-            failed = True
-            continue
-        for path in files:
-            try:
-                wave, note = transcriber.load(path)
-                text = transcriber.transcribe_wave(wave)
-            except NeocogError as err:
-                print(f"error: {err}", file=sys.stderr)
-                failed = True
-                continue
+    failures = Failures()
+
+    def transcript(path: Path) -> tuple[str, str]:
+        wave, note = transcriber.load(path)
+        return transcriber.transcribe_wave(wave), note
+
+    for _, files in readable(list_audio, map(Path, sources), failures):
+        for path, (text, note) in readable(transcript, files, failures):
             if note:
                 print(note, file=sys.stderr)
             print(json.dumps({"audio": str(path), "text": text}) if cfg.json else f"{path}: {text}")
-    return int(failed)
+    return failures.status
 
 
 def main(argv: list[str] | None = None) -> int:
