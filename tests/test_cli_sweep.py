@@ -122,11 +122,13 @@ def project(command: str) -> list[str]:
                                                          "classify visualize") else []
 
 
-def test_wavenet_vocode_to_a_folder_is_refused_before_sampling(capsys, tmp_path):
-    wav = sorted((tmp_path.parents[0]).glob("*.wav"))  # none needed: --out is checked first
-    assert not wav
+def test_wavenet_vocode_to_a_folder_is_refused_before_reading_or_sampling(capsys, tmp_path):
+    # the source does not exist either: --out is checked first, before any work
     code, err = run(capsys, ["wavenet", "vocode", "missing.wav", "--out", str(tmp_path)])
     assert_one_line(code, err, f"--out {tmp_path}: is a folder")
+    (tmp_path / "x.txt").write_text("")
+    code, err = run(capsys, ["wavenet", "generate", "--out", str(tmp_path / "x.txt" / "a.wav")])
+    assert_one_line(code, err, f"{tmp_path / 'x.txt'} is a file, not a folder")
 
 
 def test_inspect_a_speech_checkpoint_with_and_without_input(capsys):
