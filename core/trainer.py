@@ -17,10 +17,10 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -32,12 +32,13 @@ from tqdm import tqdm
 
 from . import distributed as dist
 from .checkpoint import atomic_write, load_training_state, save_checkpoint, save_training_state
-from .config import SEED_RANGE, RangeChecked
+from .config import SEED_RANGE, RangeChecked, resumed_options
 from .errors import NeocogError
 from .heads import TaskModel
 from .precision import Runtime, RuntimeConfig, prepare, resolve, resolve_device
 from .visualize import plot_curves
 
+C = TypeVar("C", bound="TrainConfig")
 
 @dataclass
 class TrainConfig(RangeChecked, RuntimeConfig):
@@ -88,6 +89,13 @@ def run_dir_for(project: str, task: str, name: str, resume: bool) -> Path:
     while not name and candidate.exists():
         candidate, i = root / f"{base}{i}", i + 1
     return candidate
+
+
+def run_for(cfg: C, task: str, given: Collection[str] | None = None) -> tuple[C, Path]:
+    """(cfg, its run folder); resuming, cfg takes the run's model-shaping options (an
+    option the user gave otherwise is an error: see core.config.resumed_options)."""
+    run_dir = run_dir_for(cfg.project, task, cfg.name, cfg.resume)
+    return (resumed_options(cfg, run_dir, given) if cfg.resume else cfg), run_dir
 
 
 def lr_lambda(config: TrainConfig, total_steps: int, warmup_steps: int) -> Callable[[int], float]:

@@ -8,12 +8,12 @@ import numpy as np
 
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
-from neocog.core.config import parse_config, resumed_options
+from neocog.core.config import parse_config
 from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.precision import Runtime
 from neocog.core.shapes import check_input_side
-from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
+from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_for, seed_everything
 
 from ..common import run_main
 from .data import ArrayDataset, Split, load_split
@@ -70,9 +70,7 @@ def check_classes(split: Split, data: str) -> None:
 
 def make_trainer(cfg: ClassifyTrainConfig) -> Trainer:
     """The run `train(cfg)` makes, set up (data, model, validation) and not started."""
-    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
-    if cfg.resume:
-        cfg = resumed_options(cfg, run_dir)
+    cfg, run_dir = run_for(cfg, TASK)
     split = load_split(cfg.data, cfg.val_fraction, cfg.imgsz)
     check_classes(split, cfg.data)
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed

@@ -10,11 +10,11 @@ from torch.utils.data import Dataset
 
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
-from neocog.core.config import flag, parse_config, resumed_options
+from neocog.core.config import flag, parse_config
 from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.precision import Runtime
-from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
+from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_for, seed_everything
 from neocog.datasets.detection import DetectionRecords, read_coco, read_detection
 from neocog.datasets.idx import download_mnist
 from neocog.datasets.scenes import SceneConfig
@@ -111,9 +111,7 @@ def check_sides(cfg: DetectTrainConfig, model: TaskModel) -> None:
 
 def make_trainer(cfg: DetectTrainConfig) -> Trainer:
     """The run `train(cfg)` makes, set up (data, model, validation) and not started."""
-    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
-    if cfg.resume:
-        cfg = resumed_options(cfg, run_dir)
+    cfg, run_dir = run_for(cfg, TASK)
     train_set, val = load_data(cfg)
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
     model = build_detector(cfg, len(val.names))

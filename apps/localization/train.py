@@ -9,10 +9,10 @@ from torch.utils.data import Subset
 
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
-from neocog.core.config import parse_config, resumed_options
+from neocog.core.config import parse_config
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.precision import Runtime
-from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
+from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_for, seed_everything
 
 from ..classification.data import holdout
 from ..common import run_main
@@ -77,9 +77,7 @@ def build_localizer(cfg: LocateTrainConfig, num_classes: int) -> TaskModel:
 
 def make_trainer(cfg: LocateTrainConfig) -> Trainer:
     """The run `train(cfg)` makes, set up (data, model, validation) and not started."""
-    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
-    if cfg.resume:
-        cfg = resumed_options(cfg, run_dir)
+    cfg, run_dir = run_for(cfg, TASK)
     data = load_data(cfg)
     pre = Preprocess(size=cfg.imgsz)
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed

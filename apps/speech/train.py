@@ -13,11 +13,11 @@ from torch.utils.data import Dataset
 from neocog.core.audio import NORMALIZATIONS, MelConfig
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
-from neocog.core.config import given_fields, keep_fixed, parse_config, resumed_options
+from neocog.core.config import given_fields, keep_fixed, parse_config
 from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.precision import Runtime
-from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
+from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_for, seed_everything
 from neocog.datasets.speech import (
     DIGIT_WORDS,
     DigitBank,
@@ -160,9 +160,7 @@ def is_fsdd(data: str) -> bool:
 
 def make_trainer(cfg: SpeechTrainConfig, given: Collection[str] | None = None) -> Trainer:
     """The run `train(cfg, given)` makes, set up (data, model, validation), not started."""
-    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
-    if cfg.resume:
-        cfg = resumed_options(cfg, run_dir, given)
+    cfg, run_dir = run_for(cfg, TASK, given)
     augment = Augment(warp=cfg.warp) if cfg.augment else None  # bad options fail here, early
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
     model, mel, cfg = build_recognizer(cfg, given)

@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass, field
 
 from neocog.core.audio import MelConfig
 from neocog.core.checkpoint import load_model
-from neocog.core.config import parse_config, resumed_options
+from neocog.core.config import parse_config
 from neocog.core.precision import Runtime
-from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_dir_for, seed_everything
+from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_for, seed_everything
 
 from ..common import run_main
 from .data import AudioItem, Clip, CropDataset, list_items, load_clip, split_items, vocabulary
@@ -88,9 +88,7 @@ def load_clips(items: list[AudioItem], model: WaveNet, frames: int, speakers: li
 def make_trainer(cfg: WaveNetTrainConfig, train_items: list[AudioItem] | None = None,
                  val_items: list[AudioItem] | None = None) -> Trainer:
     """The run `train(cfg, ...)` makes, set up (data, model, validation), not started."""
-    run_dir = run_dir_for(cfg.project, TASK, cfg.name, cfg.resume)
-    if cfg.resume:
-        cfg = resumed_options(cfg, run_dir)
+    cfg, run_dir = run_for(cfg, TASK)
     if train_items is None:
         train_items = list_items(cfg.data, cfg.name_fields)
         if cfg.val_data:
