@@ -94,6 +94,21 @@ def test_transcribe_carries_on_past_a_missing_source(capsys, tmp_path):
     assert out.startswith(f"{sample}: ")
 
 
+def test_speech_val_scores_the_readable_files_and_names_the_bad_one(capsys, tmp_path):
+    sample = next(s for s in sorted(SPEECH.glob("*.wav")) if "seven_nine_zero_one" in s.name)
+    (tmp_path / "good.wav").write_bytes(sample.read_bytes())
+    (tmp_path / "bad.wav").write_bytes(b"RIFF not audio")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"audio": "bad.wav", "text": "one"}\n'
+                        '{"audio": "good.wav", "text": "seven nine zero one"}\n')
+    code, out, err = neocog(capsys, ["speech", "val", "--manifest", str(manifest),
+                                     "--project", str(tmp_path / "runs")])
+    assert code == 1 and len(err) == 1 and "bad.wav" in err[0]
+    metrics = json.loads((tmp_path / "runs" / "speech" / "val" / "metrics.json").read_text())
+    assert (metrics["utterances"], metrics["unreadable"], metrics["wer"]) == (1, 1, 0.0)
+    assert "on 1 utterances" in out
+
+
 # ---------------------------------------------------------------- formats
 
 # soundfile picks the format from the suffix, except for these names of the same formats.
