@@ -123,8 +123,9 @@ def cpu_has_native_bf16() -> bool:
 
 @cache
 def speed_table() -> dict[str, dict[str, dict[str, float]]]:
-    """app -> mode -> variant ("fp32", "fp32_cl", "bf16", "bf16_cl") -> speed relative
-    to fp32, as benchmarks/precision.py measured it (the worst batch size of the mode)."""
+    """app -> mode ("train", "infer" at the app's batch, "stream" at batch 1) -> variant
+    ("fp32", "fp32_cl", "bf16", "bf16_cl") -> speed relative to fp32, as
+    benchmarks/precision.py measured it."""
     if not SPEED_TABLE.is_file():
         return {}
     return json.loads(SPEED_TABLE.read_text())["speed"]
