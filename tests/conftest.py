@@ -19,6 +19,19 @@ PYTHON = sys.executable
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
+def cli_run(capsys: pytest.CaptureFixture, args: list[str]) -> tuple[int, str, str]:
+    """`neocog ARGS` in this process -> (exit status, stdout, stderr)."""
+    from neocog.apps.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main(args)
+    except SystemExit as exit_:  # argparse errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def write_idx(path: Path, array: np.ndarray) -> None:
     """Write `array` (uint8) in IDX format, gzipped if the name ends with .gz."""
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(

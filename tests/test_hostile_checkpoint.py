@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -131,18 +130,14 @@ def test_a_crafted_huge_width_is_never_allocated(tmp_path):
     """A resnet of width 4096 (the most a header may say) has 12e9 parameters in its
     last stage (48 GB): built on the meta device it costs nothing, then fails to fit."""
     path = crafted(tmp_path, set_in("model.backbone", {"name": "resnet", "width": 4096}))
-    started = time.perf_counter()
     with pytest.raises(NeocogError, match="bad.safetensors: weights do not fit the model"):
-        load_model(path, "classify")
-    assert time.perf_counter() - started < 5
+        load_model(path, "classify")  # 48 GB on a 24 GB machine: it would not come back
 
 
 def test_a_crafted_huge_depth_stops_at_the_files_tensor_count(tmp_path):
     path = crafted(tmp_path, set_in("model.backbone", {"name": "resnet", "depth": 4096}))
-    started = time.perf_counter()
     with pytest.raises(NeocogError, match="bad.safetensors: the model in its header has over"):
         load_model(path, "classify")
-    assert time.perf_counter() - started < 5
 
 
 def test_a_constructor_that_fails_on_odd_numbers_is_one_line(tmp_path):

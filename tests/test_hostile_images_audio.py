@@ -5,7 +5,6 @@ blindly. All files are real ones, written here with Pillow and soundfile."""
 from __future__ import annotations
 
 import struct
-import time
 import zlib
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import soundfile as sf
 from PIL import Image
 
 from neocog.core.errors import NeocogError
-from neocog.datasets.audio import MAX_SAMPLES, read_audio, resample
+from neocog.datasets.audio import MAX_KERNEL, MAX_SAMPLES, kernel_rates, read_audio, resample
 from neocog.datasets.images import read_image
 
 # ---------------------------------------------------------------- images
@@ -119,11 +118,10 @@ def png_claiming(width: int, height: int) -> bytes:
 def test_a_png_claiming_ten_billion_pixels_is_refused_in_one_line(tmp_path):
     path = tmp_path / "bomb.png"
     path.write_bytes(png_claiming(100_000, 100_000))
-    started = time.perf_counter()
     with pytest.raises(NeocogError) as err:
-        read_image(path)
+        read_image(path)  # refused from the header: decoding 10 GB would not come back
     assert str(err.value).startswith(f"{path}: refused, too many pixels")
-    assert "\n" not in str(err.value) and time.perf_counter() - started < 1
+    assert "\n" not in str(err.value)
 
 
 def test_an_image_just_over_the_pixel_limit_is_refused_not_only_warned(tmp_path, monkeypatch):
@@ -218,9 +216,9 @@ def test_a_rate_with_no_small_ratio_to_the_target_resamples_quickly(tmp_path):
     """44101 -> 8000 Hz exactly needs a 8000 x 44101 kernel (12 s, 6 GB in torchaudio)."""
     path = tmp_path / "odd_rate.wav"
     sf.write(path, tone(1.0, 44101), 44101, subtype="PCM_16")
-    started = time.perf_counter()
+    low, high = kernel_rates(44101, 8000)  # what torchaudio is handed: a small kernel
+    assert low * high <= MAX_KERNEL and abs(high / low - 8000 / 44101) < 5e-4 * 8000 / 44101
     audio = read_audio(path, 8000)
-    assert time.perf_counter() - started < 2
     assert abs(len(audio.samples) - 8000) <= 2
     spectrum = np.abs(np.fft.rfft(audio.samples))
     assert abs(int(spectrum.argmax()) - 440) <= 1  # still a 440 Hz tone (1 Hz bins)

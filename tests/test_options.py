@@ -12,7 +12,6 @@ from PIL import Image
 from neocog.apps.classification.infer import ClassifyInferConfig
 from neocog.apps.classification.train import ClassifyTrainConfig
 from neocog.apps.classification.val import ClassifyValConfig
-from neocog.apps.cli import main as cli_main
 from neocog.apps.detection.infer import DetectInferConfig
 from neocog.apps.detection.train import DetectTrainConfig
 from neocog.apps.detection.val import DetectValConfig
@@ -36,7 +35,7 @@ from neocog.core.config import (
 )
 from neocog.core.errors import NeocogError
 
-from .conftest import SHARED
+from .conftest import SHARED, cli_run
 
 CONFIGS = [ClassifyTrainConfig, ClassifyValConfig, ClassifyInferConfig, DetectTrainConfig,
            DetectValConfig, DetectInferConfig, LocateTrainConfig, LocateValConfig,
@@ -45,15 +44,7 @@ CONFIGS = [ClassifyTrainConfig, ClassifyValConfig, ClassifyInferConfig, DetectTr
 FSDD = SHARED / "fsdd" / "recordings"
 
 
-def run(capsys, args):
-    """`neocog ARGS` in this process -> (exit status, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        code = cli_main(args)
-    except SystemExit as exit_:  # argparse errors
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
+run = cli_run
 
 
 def outside(value: float, key: str, is_int: bool) -> float:

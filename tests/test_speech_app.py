@@ -10,14 +10,13 @@ import soundfile as sf
 import torch
 
 from neocog.apps import demo
-from neocog.apps.cli import main as cli_main
 from neocog.apps.speech import DEFAULT_WEIGHTS, SpeechTrainConfig, Transcriber, error_rates
 from neocog.core.checkpoint import read_checkpoint
 from neocog.core.config import given_fields
 from neocog.core.errors import NeocogError
 from neocog.datasets.speech import DIGIT_WORDS, DigitBank, DigitSpec, read_fsdd, read_manifest
 
-from .conftest import SHARED
+from .conftest import SHARED, cli_run
 
 SAMPLES = DEFAULT_WEIGHTS.parent / "samples"
 SEQUENCES = SHARED / "benchmarks" / "fsdd_sequences_val" / "manifest.jsonl"
@@ -25,13 +24,9 @@ FSDD = SHARED / "fsdd" / "recordings"
 
 
 def run(capsys, args, check=False):
-    """`neocog ARGS` in this process -> (exit status, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        code = cli_main(args)
-    except SystemExit as exit_:  # argparse errors
-        code = exit_.code
-    out, err = capsys.readouterr()
+    """`neocog ARGS` in this process -> (exit status, stdout, stderr); `check`: it must
+    succeed."""
+    code, out, err = cli_run(capsys, args)
     assert not check or code == 0, err
     return code, out, err
 
