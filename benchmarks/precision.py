@@ -200,8 +200,7 @@ def train_speed(trainer: Trainer, steps: int, warmup: int = 3) -> float:
         trainer.step(*next(batches))
     started = time.perf_counter()
     for _ in range(steps):
-        inputs, targets = next(batches)
-        trainer.step(inputs, trainer.runtime.inputs(targets))
+        trainer.step(*next(batches))
     return steps * trainer.config.batch_size / (time.perf_counter() - started)
 
 

@@ -53,7 +53,7 @@ class MelConfig:
         return asdict(self)
 
 
-_WINDOWS = {"hann": torch.hann_window, "hamming": torch.hamming_window}
+WINDOWS = {"hann": torch.hann_window, "hamming": torch.hamming_window}
 _cache: dict[tuple, torchaudio.transforms.MelSpectrogram] = {}
 
 
@@ -62,7 +62,7 @@ def mel_transform(cfg: MelConfig) -> torchaudio.transforms.MelSpectrogram:
     if key not in _cache:
         _cache[key] = torchaudio.transforms.MelSpectrogram(
             sample_rate=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
-            n_mels=cfg.n_mels, f_min=cfg.f_min, window_fn=_WINDOWS[cfg.window], power=2.0)
+            n_mels=cfg.n_mels, f_min=cfg.f_min, window_fn=WINDOWS[cfg.window], power=2.0)
     return _cache[key]
 
 

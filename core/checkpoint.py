@@ -31,7 +31,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from .audio import _WINDOWS, MelConfig
+from .audio import WINDOWS, MelConfig
 from .backbones import BackboneConfig
 from .errors import NeocogError
 from .heads import TaskModel, model_from_spec
@@ -279,8 +279,8 @@ def check_mel(what: str, mel: Any) -> None:
                           f"{cfg.n_fft}, {cfg.hop_length}, {cfg.n_mels}")
     if not 0 <= cfg.f_min < cfg.sample_rate / 2:
         raise NeocogError(f"{what}.f_min is {cfg.f_min}, expected 0..{cfg.sample_rate / 2} Hz")
-    if cfg.window not in _WINDOWS:
-        raise NeocogError(f"{what}.window is '{cfg.window}', expected one of {', '.join(_WINDOWS)}")
+    if cfg.window not in WINDOWS:
+        raise NeocogError(f"{what}.window is '{cfg.window}', expected one of {', '.join(WINDOWS)}")
 
 
 def json_kind(value: Any) -> str:

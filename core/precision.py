@@ -19,6 +19,7 @@ import dataclasses
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -88,15 +89,18 @@ def onednn_version() -> str:
     return found.group(1) if found else ""
 
 
-def check_options(device: str, precision: str, memory_format: str) -> None:
-    """One-line errors for a device the machine lacks, fp16 off CUDA, a bad choice."""
+def check_options(device: str, precision: str, memory_format: str) -> torch.device:
+    """The device `device` names; one-line errors for a device the machine lacks, fp16
+    off CUDA, a bad choice."""
     for value, choices, option in ((precision, PRECISIONS, "precision"),
                                    (memory_format, MEMORY_FORMATS, "memory-format")):
         if value not in choices:
             raise NeocogError(f"--{option} {value}: choose one of {', '.join(choices)}")
-    if resolve_device(device).type != "cuda" and precision == "fp16":
+    resolved = resolve_device(device)
+    if resolved.type != "cuda" and precision == "fp16":
         raise NeocogError("--precision fp16: CUDA only (CPU autocast has no fp16 kernels "
                           "worth using); use bf16 or fp32 on a CPU")
+    return resolved
 
 
 def cpu_flags() -> set[str]:
@@ -221,18 +225,15 @@ class Runtime:
         return model.to(self.device, memory_format=layout)  # the layout touches 4-D weights only
 
     def inputs(self, obj: Any) -> Any:
-        """Tensors inside nested lists/tuples/dicts moved to the device; 4-D image batches
+        """Tensors inside a nested input moved to the device; 4-D image batches
         channels_last where chosen."""
-        if isinstance(obj, Tensor):
-            obj = obj.to(self.device, non_blocking=True)
-            if self.channels_last and obj.ndim == 4:
-                obj = obj.contiguous(memory_format=torch.channels_last)
-            return obj
-        if isinstance(obj, dict):
-            return {k: self.inputs(v) for k, v in obj.items()}
-        if isinstance(obj, list | tuple):
-            return type(obj)(self.inputs(v) for v in obj)
-        return obj
+        return map_tensors(self._place_tensor, obj)
+
+    def _place_tensor(self, t: Tensor) -> Tensor:
+        t = t.to(self.device, non_blocking=True)
+        if self.channels_last and t.ndim == 4:
+            t = t.contiguous(memory_format=torch.channels_last)
+        return t
 
     def forward(self, model: nn.Module, inputs: Any) -> Any:
         """model(inputs) under autocast, outputs back in fp32 (what losses, metrics, NMS
@@ -260,19 +261,24 @@ def batch_size(obj: Any) -> int:
     return next((n for n in map(batch_size, values) if n), 0)
 
 
-def to_fp32(obj: Any) -> Any:
-    """Floating tensors inside nested lists, tuples, dicts and dataclasses (a head's raw
-    output, e.g. DetectRaw) as fp32."""
+def map_tensors(fn: Callable[[Tensor], Tensor], obj: Any) -> Any:
+    """`obj` with `fn` applied to every tensor inside its nested lists, tuples, dicts and
+    dataclasses (a head's raw output, e.g. DetectRaw)."""
     if isinstance(obj, Tensor):
-        return obj.float() if obj.is_floating_point() else obj
+        return fn(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return dataclasses.replace(obj, **{f.name: to_fp32(getattr(obj, f.name))
+        return dataclasses.replace(obj, **{f.name: map_tensors(fn, getattr(obj, f.name))
                                            for f in dataclasses.fields(obj) if f.init})
     if isinstance(obj, dict):
-        return {k: to_fp32(v) for k, v in obj.items()}
+        return {k: map_tensors(fn, v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return type(obj)(to_fp32(v) for v in obj)
+        return type(obj)(map_tensors(fn, v) for v in obj)
     return obj
+
+
+def to_fp32(obj: Any) -> Any:
+    """Floating tensors inside a nested output as fp32."""
+    return map_tensors(lambda t: t.float() if t.is_floating_point() else t, obj)
 
 
 def resolve(precision: str, device: str | torch.device, app: str, mode: str,
@@ -281,10 +287,9 @@ def resolve(precision: str, device: str | torch.device, app: str, mode: str,
     the model's convolutions are 2-D (channels_last means nothing to 1-D ones);
     `memory_format` other than auto fixes the layout. On a CPU, inference at batch 1 (a
     webcam frame, one file) gets its own measured precision, for the same layout."""
-    check_options(str(device), precision, memory_format)
+    dev = check_options(str(device), precision, memory_format)
     if mode not in MODES:
         raise ValueError(f"mode {mode!r}: one of {MODES}")
-    dev = device if isinstance(device, torch.device) else resolve_device(device)
     forced = None if memory_format == "auto" or not conv2d else memory_format == "channels_last"
     if dev.type == "cuda":
         name, layout, why = choose_cuda(dev, precision, conv2d)

@@ -40,6 +40,7 @@ from .visualize import plot_curves
 
 C = TypeVar("C", bound="TrainConfig")
 
+
 @dataclass
 class TrainConfig(RangeChecked, RuntimeConfig):
     epochs: int = field(default=10, metadata={"min": 1, "help": "passes over the training set"})
@@ -239,7 +240,7 @@ class Trainer:
         bar = tqdm(self.loader, desc=f"epoch {epoch}/{self.config.epochs}", leave=True,
                    disable=not dist.is_main(), mininterval=1.0, dynamic_ncols=True)
         for step, (inputs, targets) in enumerate(bar, 1):
-            losses = self.step(inputs, self.runtime.inputs(targets))
+            losses = self.step(inputs, targets)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
             bar.set_postfix(loss=f"{sums['loss'] / step:.4f}",
@@ -249,7 +250,7 @@ class Trainer:
     def step(self, inputs: Any, targets: Any) -> dict[str, float]:
         """One optimizer step on a batch as the loader yields it; the losses as floats."""
         raw = self.runtime.forward(self.net, inputs)  # autocast inside, outputs in fp32
-        losses = self.model.loss(raw, targets)  # the loss itself in fp32
+        losses = self.model.loss(raw, self.runtime.inputs(targets))  # the loss itself in fp32
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(losses["loss"]).backward()
         if self.config.grad_clip > 0:
