@@ -15,6 +15,7 @@ COMMANDS: dict[str, dict[str, str]] = {
         "val": "neocog.apps.classification.val",
         "infer": "neocog.apps.classification.infer",
         "visualize": "neocog.apps.classification.visualize",
+        "templates": "neocog.apps.classification.templates",
     },
     "speech": {
         "train": "neocog.apps.speech.train",
@@ -43,6 +44,7 @@ COMMANDS: dict[str, dict[str, str]] = {
 SINGLE: dict[str, str] = {
     "inspect": "neocog.apps.inspect",
     "demo": "neocog.apps.demo",
+    "models": "neocog.apps.models",  # neocog models [--json]: the names --weights accepts
     "transcribe": "neocog.apps.speech.transcribe",  # neocog transcribe FILE_OR_DIR... [--json]
 }
 

@@ -1,4 +1,4 @@
-"""Pieces every app's entrypoints share: error handling, weights, output folders."""
+"""Pieces every app's entrypoints share: error handling, JSON output, batches of files."""
 
 from __future__ import annotations
 
@@ -25,11 +25,6 @@ def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | N
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-def weights_or_default(weights: str, default: Path) -> Path:
-    """The --weights path, or the model shipped with the package."""
-    return Path(weights) if weights else default
 
 
 def print_json(obj: Any) -> None:

@@ -21,6 +21,9 @@ SPEECH_SAMPLES = Path(__file__).parent / "speech" / "assets" / "samples"
 DETECT_ASSETS = Path(__file__).parent / "detection" / "assets"
 AUDIO_SAMPLE = Path(__file__).parent / "wavenet" / "assets" / "samples" / "7_lucas_0.wav"
 LOCATE_SAMPLES = Path(__file__).parent / "localization" / "assets" / "samples"
+CIFAR_SAMPLES = Path(__file__).parent / "classification" / "assets" / "cifar10_samples"
+CIFAR_CREDIT = ("CIFAR-10: A. Krizhevsky, V. Nair, G. Hinton, \"Learning Multiple Layers of "
+                "Features from Tiny Images\", 2009")
 
 
 @dataclass
@@ -39,6 +42,12 @@ def classification(project: str, run: Sequence[str] = ()) -> None:
     classify_infer.main(["--source", str(SAMPLES), *run])
     first = sorted(SAMPLES.glob("*.png"))[0]
     classify_visualize.main(["--source", str(first), "--project", project, "--name", "visualize"])
+
+
+def photographs(run: Sequence[str] = ()) -> None:
+    print(f"\n== classify: the shipped CIFAR-10 model on {CIFAR_SAMPLES}: one held-out "
+          f"training photo per class, the true class in its file name\n   ({CIFAR_CREDIT})")
+    classify_infer.main(["--weights", "cifar10", "--source", str(CIFAR_SAMPLES), *run])
 
 
 def speech(run: Sequence[str] = ()) -> None:
@@ -73,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                        "Run every app on shipped samples, offline, and say where outputs went.")
     run = runtime_args(cfg)
     classification(cfg.project, run)
+    photographs(run)
     localization(cfg.project, run)
     detection(cfg.project, run)
     speech(run)

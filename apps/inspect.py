@@ -12,6 +12,7 @@ from neocog.core.config import parse_config
 from neocog.core.errors import NeocogError
 from neocog.core.heads import model_from_spec
 from neocog.core.shapes import format_table, volume_table
+from neocog.core.zoo import WEIGHTS_HELP, named_weights
 
 from . import (  # noqa: F401 - register the heads a checkpoint may name
     classification,
@@ -32,7 +33,7 @@ class InspectConfig:
     width: int = field(default=0, metadata={
         "min": 0, "help": "first-stage channels; 0 = the family's"})
     depth: int = field(default=1, metadata={"min": 1})
-    weights: str = field(default="", metadata={"help": "inspect this checkpoint's full model"})
+    weights: str = field(default="", metadata={"help": f"the full model of this {WEIGHTS_HELP}"})
     wavenet: bool = field(default=False, metadata={
         "help": "the shipped WaveNet (or --weights of one): layers and receptive field"})
 
@@ -75,8 +76,9 @@ def print_table(model: nn.Module, text: str, title: str, hint: str) -> None:
 
 
 def inspect_checkpoint(weights: str, text: str) -> None:
-    """The whole model of checkpoint `weights` for input `text` ("": its own input)."""
-    header = read_checkpoint(weights)[1]
+    """The whole model of checkpoint `weights` (a file or a shipped model's name) for input
+    `text` ("": its own input)."""
+    header = read_checkpoint(named_weights(weights))[1]
     model = model_from_spec(header["model"])
     title = f"{weights} ({model.task})"
     if isinstance(model, WaveNet):  # a 1-D autoregressive net: no 2-D volume table

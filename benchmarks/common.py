@@ -60,6 +60,16 @@ def versions() -> dict[str, str]:
                                                            "onednn": onednn_version()}
 
 
+def ship_half(weights: Path, task: str, dest: Path) -> None:
+    """Copy checkpoint `weights` to `dest` with float tensors at half precision (loading
+    casts back to float32): half the file, the same answers to within fp16 rounding."""
+    from neocog.core.checkpoint import load_model, save_checkpoint
+
+    model, header = load_model(weights, task)
+    meta = {k: v for k, v in header.items() if k not in ("format", "version", "model")}
+    save_checkpoint(dest, model.half(), meta)
+
+
 def report(name: str, rows: list[tuple[str, str]], result: dict[str, Any]) -> Path:
     """Print `rows` as a table and write `result` + machine + versions + command as JSON."""
     width = max(len(k) for k, _ in rows)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -21,22 +20,13 @@ from neocog.apps.detection.data import read_mnist, write_scene_video
 from neocog.apps.detection.metrics import evaluate
 from neocog.apps.detection.predictor import TASK
 from neocog.apps.detection.train import HELDOUT_DIGITS
-from neocog.core.checkpoint import load_model, save_checkpoint
 from neocog.datasets.detection import read_coco
 from neocog.datasets.scenes import SceneConfig, make_scene
 
-from common import SHARED, report, run
+from common import SHARED, report, run, ship_half
 
 ASSETS = DEFAULT_WEIGHTS.parent
 TARGET_MAP, TARGET_MAP50, TARGET_SECONDS = 0.70, 0.95, 1200.0
-
-
-def ship(weights: Path) -> None:
-    """Copy `weights` into the package at half precision (loading casts back to float32):
-    half the file, well under 1 MB, and the same boxes to within fp16 rounding."""
-    model, header = load_model(weights, TASK)
-    meta = {k: v for k, v in header.items() if k not in ("format", "version", "model")}
-    save_checkpoint(DEFAULT_WEIGHTS, model.half(), meta)
 
 
 def ship_samples(mnist: str) -> None:
@@ -70,7 +60,7 @@ def main() -> None:
     det = Detector(weights)
     rep = evaluate(det.model, val, cfg.imgsz, runtime=det.runtime)
     if args.ship:
-        ship(weights)
+        ship_half(weights, TASK, DEFAULT_WEIGHTS)
         ship_samples(args.mnist)
     report(name, [
         ("validation scenes", f"{len(val)} ({args.val}, never trained on)"),

@@ -68,23 +68,28 @@ class Case:
     conv2d: bool = True
 
 
-def classify_case() -> Case:
+def classify_case(recipe: str = "mnist") -> Case:
+    """The MNIST default, or with recipe "cifar10" the CIFAR-10 recipe and shipped model
+    (the heaviest conv training of the package)."""
     from neocog.apps.classification import Classifier, ClassifyTrainConfig
     from neocog.apps.classification.data import ArrayDataset, load_split
     from neocog.apps.classification.metrics import evaluate
-    from neocog.apps.classification.train import make_trainer
+    from neocog.apps.classification.train import make_trainer, with_recipe
 
-    cfg = ClassifyTrainConfig(data=str(SHARED / "mnist"), project="runs/benchmarks", name="precision")
-    split = load_split(cfg.data, cfg.val_fraction)
+    data = SHARED / ("mnist" if recipe == "mnist" else "cifar10/train")
+    cfg = with_recipe(ClassifyTrainConfig(recipe=recipe, data=str(data), project="runs/benchmarks",
+                                          name="precision"), None)
+    split = load_split(cfg.data, cfg.val_fraction, cfg.imgsz)
+    weights = "" if recipe == "mnist" else recipe  # the shipped model of that name
 
     def score(clf: Classifier) -> tuple[str, float]:
         data = ArrayDataset(split.val_images, split.val_labels, clf.pre)
         return "top1", evaluate(clf.model, data, clf.names, runtime=clf.runtime).top1
 
-    return Case("classify", lambda: make_trainer(cfg),
-                lambda p, m: Classifier(precision=p, memory_format=m),
+    return Case("classify" if recipe == "mnist" else f"classify-{recipe}", lambda: make_trainer(cfg),
+                lambda p, m: Classifier(weights, precision=p, memory_format=m),
                 lambda clf, n: torch.stack([clf.prepare(im) for im in split.val_images[:n]]),
-                score, infer_batch=64, steps=40)
+                score, infer_batch=64, steps=max(10, 2560 // cfg.batch_size))
 
 
 def locate_case() -> Case:
@@ -181,7 +186,8 @@ def wavenet_case() -> Case:
                 infer_batch=1, steps=60, conv2d=False)
 
 
-CASES = {"classify": classify_case, "locate": locate_case, "detect": detect_case,
+CASES = {"classify": classify_case, "classify-cifar10": lambda: classify_case("cifar10"),
+         "locate": locate_case, "detect": detect_case,
          "speech": speech_case, "wavenet": wavenet_case}
 
 

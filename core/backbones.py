@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .blocks import ConvBnAct, CSPBlock, DepthwiseSeparable, ResidualBlock
+from .blocks import ConvBnAct, ConvPoolBlock, CSPBlock, DepthwiseSeparable, PatchWhitening, ResidualBlock
 from .errors import NeocogError
 from .registry import BACKBONES
 
@@ -64,6 +64,10 @@ class Backbone(nn.Module):
 
     feature_info: list[FeatureInfo]
     config: BackboneConfig
+
+    def fit_data(self, images: Tensor) -> None:
+        """Set data-derived weights from normalised training images Tensor[N, C, H, W]
+        before training starts; most backbones have none."""
 
 
 class StagedBackbone(Backbone):
@@ -136,6 +140,25 @@ def resnet(config: BackboneConfig) -> Backbone:
     doubling channels at each stage. Default strides suit 28-64 px inputs."""
     return staged(config, [1, 1, 2, 2], 0,
                   lambda c_in, c_out, s: repeated(ResidualBlock, c_in, c_out, s, config.depth))
+
+
+class WhitenedBackbone(StagedBackbone):
+    """A StagedBackbone whose stem is a PatchWhitening (then GELU), fitted to the data."""
+
+    def fit_data(self, images: Tensor) -> None:
+        self.stem[0].fit(images)
+
+
+@BACKBONES.register("cifar")
+def cifar(config: BackboneConfig) -> Backbone:
+    """Fast-training CIFAR net after Jordan's airbench94: a fixed 2x2 whitening stem,
+    then three ConvPoolBlocks of width, 4*width and 4*width channels (each halves the
+    side: 32 -> 31 -> 15 -> 7 -> 3). Stride is fixed by the pools."""
+    w, c_in = config.width, config.in_channels
+    channels = [w, 4 * w, 4 * w]
+    stem = nn.Sequential(PatchWhitening(c_in), nn.GELU())
+    stages = [ConvPoolBlock(a, b) for a, b in zip([8 * c_in, *channels[:-1]], channels, strict=True)]
+    return WhitenedBackbone(config, stem, stages, channels, [(1, 1), (2, 2), (2, 2), (2, 2)])
 
 
 @BACKBONES.register("csp")

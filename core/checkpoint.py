@@ -36,6 +36,7 @@ from .backbones import BackboneConfig
 from .errors import NeocogError
 from .heads import TaskModel, model_from_spec
 from .registry import HEADS
+from .zoo import resolve_weights
 
 FORMAT = "neocog/1"
 HEADER_KEY = "neocog"
@@ -113,7 +114,9 @@ def parse_header(metadata: dict[str, str]) -> dict[str, Any]:
 
 
 def load_model(path: str | Path, task: str) -> tuple[TaskModel, dict[str, Any]]:
-    """Rebuild the model a checkpoint describes and load its weights (eval mode)."""
+    """Rebuild the model a checkpoint describes and load its weights (eval mode). `path`
+    is a file, a shipped model's name, or "" for the task's default (core.zoo.resolve_weights)."""
+    path = resolve_weights(path, task)
     tensors, header = read_checkpoint(path)
     found = header["model"]["task"]
     if found != task:
@@ -170,7 +173,9 @@ Rule = tuple[Callable[[Any], bool], str]  # (test, what the value must be)
 NAMES_RULE: Rule = (is_names, "a list of strings")
 # Top-level fields the apps read (any other key, e.g. epoch or metrics, is left alone).
 META: dict[str, Rule] = {"names": NAMES_RULE, "words": NAMES_RULE, "speakers": NAMES_RULE,
-                         "labels": NAMES_RULE, "imgsz": (is_side, f"an int in 1..{MAX_SIDE}")}
+                         "labels": NAMES_RULE, "imgsz": (is_side, f"an int in 1..{MAX_SIDE}"),
+                         "val_fraction": (lambda v: is_number(v) and 0 < v < 1,
+                                          "a number between 0 and 1")}
 # The fields of the apps' Preprocess (classification's; localization's is a subset).
 PREPROCESS: dict[str, Rule] = {
     "size": (is_side, f"an int in 1..{MAX_SIDE}"),

@@ -50,6 +50,8 @@ class TrainConfig(RangeChecked, RuntimeConfig):
                           "still adapt)"})
     weight_decay: float = field(default=5e-4, metadata={"min": 0})
     optimizer: str = field(default="adamw", metadata={"choices": ["adamw", "sgd"]})
+    bias_lr: float = field(default=1.0, metadata={
+        "above": 0, "help": "lr multiplier of biases and norm parameters (airbench: 64)"})
     schedule: str = field(default="cosine", metadata={
         "choices": ["cosine", "onecycle", "constant"],
         "help": "cosine: linear warm-up then cosine decay to 1% of lr"})
@@ -185,7 +187,8 @@ class Trainer:
         decay = [p for p in self.model.parameters() if p.ndim > 1]
         no_decay = [p for p in self.model.parameters() if p.ndim <= 1]
         groups = [{"params": decay, "weight_decay": self.config.weight_decay},
-                  {"params": no_decay, "weight_decay": 0.0}]
+                  {"params": no_decay, "weight_decay": 0.0,
+                   "lr": self.config.lr * self.config.bias_lr}]
         if self.config.optimizer == "sgd":
             return torch.optim.SGD(groups, lr=self.config.lr, momentum=0.9, nesterov=True)
         return torch.optim.AdamW(groups, lr=self.config.lr)
@@ -195,7 +198,8 @@ class Trainer:
         if total == 0:
             raise NeocogError("training set is smaller than one batch; lower --batch-size")
         if self.config.schedule == "onecycle":
-            return torch.optim.lr_scheduler.OneCycleLR(self.optimizer, self.config.lr, total)
+            peaks = [group["lr"] for group in self.optimizer.param_groups]
+            return torch.optim.lr_scheduler.OneCycleLR(self.optimizer, peaks, total)
         warmup = int(self.config.warmup_epochs * len(self.loader))
         return torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(self.config, total, warmup))
 

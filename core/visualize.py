@@ -1,5 +1,6 @@
 """Pictures the chapter teaches with: training curves, confusion matrices, first-layer
-filters and activation maps. All write PNG files (matplotlib's Agg backend: no screen)."""
+filters, a linear classifier's class templates and activation maps. All write PNG files
+(matplotlib's Agg backend: no screen)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,11 @@ def plot_confusion(matrix: np.ndarray, names: list[str], out: Path, title: str =
     n = len(names)
     fig, ax = plt.subplots(figsize=(max(4, 0.5 * n + 2), max(4, 0.5 * n + 2)))
     ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(n), names, rotation=90 if n > 12 else 0)
+    # Names of more than a few letters ("automobile") run into each other side by side;
+    # slanted, each ends under its own column.
+    slant = 90 if n > 12 else 45 if max(map(len, names), default=0) > 4 else 0
+    ax.set_xticks(range(n), names, rotation=slant, ha="right" if slant else "center",
+                  va="center" if slant else "top", rotation_mode="anchor")
     ax.set_yticks(range(n), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
@@ -57,15 +62,20 @@ def plot_confusion(matrix: np.ndarray, names: list[str], out: Path, title: str =
     plt.close(fig)
 
 
-def tile(maps: Tensor, cols: int | None = None) -> np.ndarray:
-    """Tensor[N, H, W] -> one grid image (rows*H, cols*W), each map scaled to [0, 1]."""
-    n, h, w = maps.shape
+def tile(maps: Tensor, cols: int | None = None, shared_scale: bool = False) -> np.ndarray:
+    """Tensor[N, H, W] (grey) or Tensor[N, H, W, 3] (RGB) -> one grid image
+    (rows*(H+1)-1, cols*(W+1)-1[, 3]), each map scaled to [0, 1] on its own, or all by
+    one scale with `shared_scale` (so that RGB kernels' colours compare)."""
+    n, h, w = maps.shape[:3]
     cols = cols or math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
-    lo = maps.flatten(1).min(1).values[:, None, None]
-    hi = maps.flatten(1).max(1).values[:, None, None]
-    maps = (maps - lo) / (hi - lo).clamp_min(1e-8)
-    grid = np.ones((rows * (h + 1) - 1, cols * (w + 1) - 1), dtype=np.float32)
+    flat = maps.flatten(1)
+    lo, hi = flat.min(1).values, flat.max(1).values
+    if shared_scale:
+        lo, hi = lo.min().expand(n), hi.max().expand(n)
+    per_map = (n,) + (1,) * (maps.ndim - 1)  # broadcast one value over each map
+    maps = (maps - lo.view(per_map)) / (hi - lo).clamp_min(1e-8).view(per_map)
+    grid = np.ones((rows * (h + 1) - 1, cols * (w + 1) - 1, *maps.shape[3:]), dtype=np.float32)
     for i, m in enumerate(maps):
         r, c = divmod(i, cols)
         grid[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = m.numpy()
@@ -89,14 +99,39 @@ def first_conv(model: nn.Module) -> nn.Conv2d:
 def plot_filters(model: nn.Module, out: Path) -> None:
     """The first conv layer's kernels, one tile per filter (input channels averaged
     for colour models; an RGB kernel is shown in colour)."""
-    weight = first_conv(model).weight.detach().cpu()  # (C_out, C_in, k, k)
+    weight = first_conv(model).weight.detach().float().cpu()  # (C_out, C_in, k, k)
     if weight.shape[1] == 3:
-        lo, hi = weight.min(), weight.max()
-        rgb = ((weight - lo) / (hi - lo)).permute(0, 2, 3, 1)  # (C_out, k, k, 3)
-        image = np.concatenate([np.pad(k.numpy(), ((0, 0), (0, 1), (0, 0))) for k in rgb], axis=1)
+        image = tile(weight.permute(0, 2, 3, 1), shared_scale=True)  # (C_out, k, k, 3)
     else:
         image = tile(weight.mean(1))
     save_grid(image, out, f"first-layer filters {tuple(weight.shape)}")
+
+
+def plot_templates(weights: Tensor, names: list[str], out: Path, title: str = "") -> np.ndarray:
+    """One panel per class of a linear classifier's weights Tensor[K, C, H, W] (C = 1
+    grey, C = 3 RGB), titled with its name. Each panel is scaled on its own with 0 at
+    mid-grey: brighter where a pixel's value votes for the class, darker where it votes
+    against. Returns the panels drawn, in [0, 1]: (K, H, W) or (K, H, W, 3)."""
+    weights = weights.detach().float().cpu()
+    peak = weights.flatten(1).abs().max(1).values.clamp_min(1e-8)[:, None, None, None]
+    panels = 0.5 + weights / (2 * peak)
+    # (K, 1, H, W) -> (K, H, W) grey; (K, 3, H, W) -> (K, H, W, 3) as imshow wants RGB
+    panels = panels[:, 0] if panels.shape[1] == 1 else panels.permute(0, 2, 3, 1)
+    cols = min(len(names), 5)
+    rows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols, 2 * rows + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, panel, name in zip(axes.flat, panels.numpy(), names, strict=False):
+        # vmin/vmax keep 0 at mid-grey (imshow would stretch a grey panel again); an RGB
+        # panel ignores cmap and limits and is drawn as it is.
+        ax.imshow(panel, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(name)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return panels.numpy()
 
 
 @torch.no_grad()

@@ -76,7 +76,7 @@ def test_unknown_option_fails_listing_the_valid_ones():
     assert "unrecognized arguments: --epohcs" in res.stderr and "--epochs" in res.stderr
 
 
-@pytest.mark.parametrize("mode", ["train", "val", "infer", "visualize"])
+@pytest.mark.parametrize("mode", ["train", "val", "infer", "visualize", "templates"])
 def test_every_mode_has_help(mode):
     res = run([mode, "--help"], check=True)
     assert res.stdout.startswith(f"usage: neocog classify {mode}")
@@ -84,7 +84,7 @@ def test_every_mode_has_help(mode):
 
 def test_unknown_mode_and_task_list_the_valid_ones():
     res = run(["fly"])
-    assert res.returncode == 2 and "valid: train, val, infer, visualize" in res.stderr
+    assert res.returncode == 2 and "valid: train, val, infer, visualize, templates" in res.stderr
     res = subprocess.run([PYTHON, "-m", "neocog.apps.cli", "juggle"], capture_output=True, text=True)
     assert res.returncode == 2 and "classify" in res.stderr
 

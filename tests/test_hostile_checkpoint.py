@@ -100,6 +100,10 @@ CASES = {  # what is wrong -> (the edit, the message after "<file>: ")
     "channels differ": (set_in("preprocess.channels", 3),
                         "header.preprocess makes 3-channel images, the backbone reads 1-channel"),
     "imgsz 0": (set_in("imgsz", 0), "header.imgsz is 0, expected an int in 1..4096"),
+    "val_fraction 1": (set_in("val_fraction", 1.0),
+                       "header.val_fraction is 1.0, expected a number between 0 and 1"),
+    "pooling unknown": (set_in("model.head.config.pooling", "median"),
+                        "head pooling 'median': expected one of ['avg', 'max']"),
     "mel at 1 Hz": (set_in("mel", {"sample_rate": 1}),
                     "header.mel.sample_rate is 1, expected an int in 1000..384000"),
     "int tensor": (retype("head.fc.2.weight", torch.int32), "weights do not fit the model in its "

@@ -57,11 +57,13 @@ def normalize(batch: Tensor, pre: Preprocess) -> Tensor:
     return (batch - pre.mean) / pre.std
 
 
-def augmentation(pre: Preprocess) -> v2.Transform:
-    """Random affine for digits (no flips: a mirrored 2 is no 2); crop + flip for photos."""
+def augmentation(pre: Preprocess, translate: float = 0.125) -> v2.Transform:
+    """Random affine for digits (no flips: a mirrored 2 is no 2); for photos a flip and
+    a shift of up to `translate` of the side (reflect-padded crop)."""
     if pre.channels == 1:
         return v2.RandomAffine(degrees=12, translate=(0.12, 0.12), scale=(0.85, 1.15), shear=8)
-    return v2.Compose([v2.RandomCrop(pre.size, padding=pre.size // 8, padding_mode="reflect"),
+    pad = max(1, round(pre.size * translate))
+    return v2.Compose([v2.RandomCrop(pre.size, padding=pad, padding_mode="reflect"),
                        v2.RandomHorizontalFlip()])
 
 
@@ -69,9 +71,9 @@ class ArrayDataset(Dataset):
     """In-memory uint8 images + labels -> (normalised Tensor[C, S, S], label)."""
 
     def __init__(self, images: list[np.ndarray] | np.ndarray, labels: np.ndarray, pre: Preprocess,
-                 augment: bool = False) -> None:
+                 augment: bool = False, translate: float = 0.125) -> None:
         self.images, self.labels, self.pre = images, labels, pre
-        self.augment = augmentation(pre) if augment else None
+        self.augment = augmentation(pre, translate) if augment else None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -98,6 +100,19 @@ def holdout(labels: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray
     order = np.random.default_rng(0).permutation(len(labels))
     n_val = max(1, int(round(len(labels) * fraction)))
     return order[:-n_val], order[-n_val:]
+
+
+def class_tails(labels: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val) of an image folder: the last `fraction` of each class's
+    files (in name order) held out, so the split is fixed, balanced, and the same
+    whatever else the folder holds (CIFAR-10's folders: the last 500 of each class)."""
+    val = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        val.extend(members[len(members) - max(1, int(round(len(members) * fraction))):])
+    held = np.zeros(len(labels), dtype=bool)
+    held[val] = True
+    return np.flatnonzero(~held), np.flatnonzero(held)
 
 
 def detect_kind(folder: Path) -> str:
@@ -128,10 +143,11 @@ def load_split(data: str, val_fraction: float, imgsz: int = 0, cache: str = "") 
         images = np.concatenate([p[0] for p in parts])
         labels = np.concatenate([p[1] for p in parts])
         names, pre = MNIST_NAMES, Preprocess(size=imgsz or images.shape[1])
+        train, val = holdout(labels, val_fraction)
     else:
         images, labels, names = read_image_folder(folder, channels=3)  # a list: sizes differ
         pre = colour_preprocess(imgsz or 64)
-    train, val = holdout(labels, val_fraction)
+        train, val = class_tails(labels, val_fraction)
     return Split([images[i] for i in train], labels[train], [images[i] for i in val], labels[val],
                  names, pre)
 

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neocog.core.backbones import FeatureInfo
+from neocog.core.errors import NeocogError
 from neocog.core.heads import Head
 from neocog.core.registry import HEADS
 
@@ -20,6 +21,13 @@ class ClassifierConfig:
     hidden: int = 0  # width of a hidden FC layer (LeNet's first FC); 0 = one linear layer
     dropout: float = 0.1
     label_smoothing: float = 0.1  # softens the one-hot target (Szegedy et al. 2016)
+    pooling: str = "avg"  # "avg" or "max" over the last map (airbench's CIFAR net: max)
+    # Logits times this. Below 1 it slows the last layer's effective learning rate, as
+    # the 1/8 of Page's DAWNBench ResNet and the 1/9 of airbench do.
+    logit_scale: float = 1.0
+
+
+POOLS = {"avg": nn.AdaptiveAvgPool2d, "max": nn.AdaptiveMaxPool2d}
 
 
 @dataclass
@@ -37,7 +45,9 @@ class ClassifierHead(Head):
     def __init__(self, config: ClassifierConfig, feature_info: list[FeatureInfo]) -> None:
         super().__init__(config, feature_info)
         c = feature_info[-1].channels
-        self.pool = nn.AdaptiveAvgPool2d(config.pool)
+        if config.pooling not in POOLS:
+            raise NeocogError(f"head pooling '{config.pooling}': expected one of {sorted(POOLS)}")
+        self.pool = POOLS[config.pooling](config.pool)
         flat = c * config.pool * config.pool
         layers: list[nn.Module] = [nn.Flatten(), nn.Dropout(config.dropout)]
         if config.hidden:
@@ -48,7 +58,8 @@ class ClassifierHead(Head):
         self.fc = nn.Sequential(*layers)
 
     def forward(self, features: list[Tensor]) -> Tensor:
-        return self.fc(self.pool(features[-1]))  # (B, C, H, W) -> (B, C, p, p) -> (B, K)
+        pooled = self.pool(features[-1])  # (B, C, H, W) -> (B, C, p, p)
+        return self.fc(pooled) * self.config.logit_scale  # -> (B, K)
 
     def loss(self, raw: Tensor, targets: Tensor) -> dict[str, Tensor]:
         return {"loss": F.cross_entropy(raw, targets, label_smoothing=self.config.label_smoothing)}

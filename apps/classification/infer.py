@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from neocog.core.config import parse_config
 from neocog.core.precision import RuntimeConfig
+from neocog.core.zoo import WEIGHTS_HELP
 from neocog.datasets.images import list_images, read_image
 
 from ..common import Failures, predict_in_batches, print_json, run_main
@@ -17,9 +18,11 @@ from .predictor import Classifier
 @dataclass
 class ClassifyInferConfig(RuntimeConfig):
     source: str = field(default="", metadata={"help": "an image file or a folder of images"})
-    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    weights: str = field(default="", metadata={"help": f"{WEIGHTS_HELP}; default: the shipped model"})
     json: bool = field(default=False, metadata={"help": "print a JSON list of {file, label, score}"})
     batch_size: int = field(default=64, metadata={"min": 1})
+    tta: bool = field(default=False, metadata={
+        "help": "test-time augmentation: average shifted (and mirrored photo) views"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     if not cfg.source:
         raise SystemExit("neocog classify infer: error: --source FILE|DIR is required")
     clf = Classifier(cfg.weights or None, cfg.device, cfg.precision, cfg.threads,
-                     cfg.memory_format)
+                     cfg.memory_format, cfg.tta)
     failures = Failures()
     predictions = predict_in_batches(lambda path: read_image(path, clf.pre.channels), clf,
                                      list_images(cfg.source), cfg.batch_size, failures)

@@ -10,12 +10,14 @@ import torch
 
 from neocog.core.checkpoint import load_model
 from neocog.core.precision import prepare
+from neocog.core.zoo import default_model, resolve_weights
 from neocog.datasets.images import read_image
 
 from .data import Preprocess, normalize, to_tensor
+from .metrics import logits
 
-DEFAULT_WEIGHTS = Path(__file__).parent / "assets" / "mnist_default.safetensors"
 TASK = "classify"
+DEFAULT_WEIGHTS = default_model(TASK).path  # the model a predictor given no weights loads
 
 
 @dataclass
@@ -26,13 +28,16 @@ class Classification:
 
 
 class Classifier:
-    """A trained classifier plus its preprocessing and class names; `device`,
-    `precision`, `threads` and `memory_format` as in core.precision.prepare."""
+    """A trained classifier plus its preprocessing and class names; `weights`: a file or
+    a shipped model's name (`neocog models`); `device`, `precision`, `threads` and
+    `memory_format` as in core.precision.prepare; `tta`: average over shifted (and, for
+    photos, mirrored) views (metrics.logits): slower, a little more accurate."""
 
     def __init__(self, weights: str | Path | None = None, device: str = "auto",
                  precision: str = "auto", threads: int | None = None,
-                 memory_format: str = "auto") -> None:
-        self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
+                 memory_format: str = "auto", tta: bool = False) -> None:
+        self.tta = tta
+        self.weights = resolve_weights(weights, TASK)
         self.model, self.header = load_model(self.weights, TASK)
         self.runtime = prepare(self.model, TASK, "infer", device, precision, threads,
                                memory_format)
@@ -48,5 +53,5 @@ class Classifier:
     @torch.no_grad()
     def __call__(self, images: list[np.ndarray | str | Path]) -> list[Classification]:
         batch = torch.stack([self.prepare(im) for im in images])  # (B, C, S, S)
-        results = self.model.predict(self.runtime.forward(self.model, batch))
+        results = self.model.predict(logits(self.model, self.runtime, batch, self.tta))
         return [Classification(self.names[r.index], r.index, r.score) for r in results]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from neocog.core.config import parse_config
 from neocog.core.trainer import run_dir_for
 from neocog.core.visualize import plot_activations, plot_filters
+from neocog.core.zoo import WEIGHTS_HELP
 
 from ..common import run_main
 from .predictor import TASK, Classifier
@@ -16,7 +17,7 @@ from .predictor import TASK, Classifier
 @dataclass
 class ClassifyVisualizeConfig:
     source: str = field(default="", metadata={"help": "one image file"})
-    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    weights: str = field(default="", metadata={"help": f"{WEIGHTS_HELP}; default: the shipped model"})
     project: str = "runs"
     name: str = ""
 

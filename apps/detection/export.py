@@ -18,6 +18,7 @@ from neocog.core.checkpoint import atomic_write
 from neocog.core.config import parse_config
 from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel
+from neocog.core.zoo import WEIGHTS_HELP
 
 from ..common import run_main
 from .predictor import Detector
@@ -37,7 +38,7 @@ class Decoded(nn.Module):
 @dataclass
 class DetectExportConfig:
     format: str = field(default="onnx", metadata={"choices": ["onnx"]})
-    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    weights: str = field(default="", metadata={"help": f"{WEIGHTS_HELP}; default: the shipped model"})
     output: str = field(default="", metadata={"help": "file to write; default: <weights>.onnx"})
     opset: int = field(default=18, metadata={
         "help": "ONNX opset: 18 is the exporter's own; a lower one is converted after export"})

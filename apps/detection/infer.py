@@ -17,6 +17,7 @@ import numpy as np
 from neocog.core.config import parse_config
 from neocog.core.precision import RuntimeConfig
 from neocog.core.trainer import run_dir_for
+from neocog.core.zoo import WEIGHTS_HELP
 
 from ..common import Failures, print_json, run_main
 from .predictor import TASK, Detector, FrameResult
@@ -30,7 +31,7 @@ WINDOW = "neocog detect (q quits)"
 class DetectInferConfig(RuntimeConfig):
     source: str = field(default="", metadata={
         "help": "image, folder, glob ('imgs/*.jpg'), video file, webcam index (0) or stream URL"})
-    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped digits"})
+    weights: str = field(default="", metadata={"help": f"{WEIGHTS_HELP}; default: the shipped digits"})
     conf: float = field(default=0.25, metadata={
         "min": 0, "max": 1, "help": "least score of a kept box"})
     iou: float = field(default=0.6, metadata={"min": 0, "max": 1, "help": "NMS overlap threshold"})

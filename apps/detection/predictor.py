@@ -21,14 +21,15 @@ from neocog.core.boxes import boxes_from_letterbox, letterbox
 from neocog.core.checkpoint import load_model
 from neocog.core.heads import TaskModel
 from neocog.core.precision import Runtime, prepare
+from neocog.core.zoo import default_model, resolve_weights
 
 from ..common import Failures
 from .data import load_rgb, to_tensor
 from .head import Detections, postprocess
 from .sources import frames
 
-DEFAULT_WEIGHTS = Path(__file__).parent / "assets" / "digits_default.safetensors"
 TASK = "detect"
+DEFAULT_WEIGHTS = default_model(TASK).path  # the model a predictor given no weights loads
 
 
 @dataclass
@@ -74,7 +75,7 @@ class Detector:
                  memory_format: str = "auto",
                  score_threshold: float = 0.25, iou_threshold: float = 0.6,
                  max_det: int = 100) -> None:
-        self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
+        self.weights = resolve_weights(weights, TASK)
         self.model, self.header = load_model(self.weights, TASK)
         self.runtime = prepare(self.model, TASK, "infer", device, precision, threads,
                                memory_format)

@@ -15,6 +15,7 @@ from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_for, seed_everything
+from neocog.core.zoo import WEIGHTS_HELP
 from neocog.datasets.detection import DetectionRecords, read_coco, read_detection
 from neocog.datasets.idx import download_mnist
 from neocog.datasets.scenes import SceneConfig
@@ -61,7 +62,7 @@ class DetectTrainConfig(TrainConfig):
         "min": 0, "max": 1, "help": "colour gains in [1 - hsv, 1 + hsv]"})
     flip: float = field(default=0.5, metadata={
         "min": 0, "max": 1, "help": "horizontal flip probability (not digits)"})
-    weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
+    weights: str = field(default="", metadata={"help": f"fine-tune from this {WEIGHTS_HELP}"})
     epochs: int = 22
     batch_size: int = 8
     lr: float = 2e-3

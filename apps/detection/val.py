@@ -13,6 +13,7 @@ from neocog.core.errors import NeocogError
 from neocog.core.precision import RuntimeConfig
 from neocog.core.trainer import run_dir_for
 from neocog.core.visualize import plot_confusion
+from neocog.core.zoo import WEIGHTS_HELP
 from neocog.datasets.detection import DetectionRecords, read_coco, read_detection
 
 from ..common import run_main
@@ -27,7 +28,7 @@ class DetectValConfig(RuntimeConfig):
     images: str = field(default="", metadata={"help": "the image folder of --annotations"})
     data: str = field(default="", metadata={
         "help": "instead of the pair: a COCO root (scores val2017) or a YOLO root"})
-    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    weights: str = field(default="", metadata={"help": f"{WEIGHTS_HELP}; default: the shipped model"})
     save_predictions: str = field(default="", metadata={
         "help": "write the predictions here (COCO results json, the file's own ids)"})
     batch_size: int = field(default=16, metadata={"min": 1})

@@ -11,6 +11,7 @@ import cv2
 
 from neocog.core.config import parse_config
 from neocog.core.precision import RuntimeConfig
+from neocog.core.zoo import WEIGHTS_HELP
 from neocog.datasets.images import list_images, read_image
 
 from ..common import Failures, predict_in_batches, print_json, run_main
@@ -21,7 +22,7 @@ from .visualize import PRED_COLOUR, draw_box
 @dataclass
 class LocateInferConfig(RuntimeConfig):
     source: str = field(default="", metadata={"help": "an image file or a folder of images"})
-    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    weights: str = field(default="", metadata={"help": f"{WEIGHTS_HELP}; default: the shipped model"})
     json: bool = field(default=False, metadata={
         "help": "print a JSON list of {file, label, score, box: [x1, y1, x2, y2]}"})
     save: str = field(default="", metadata={"help": "write annotated copies into this folder"})

@@ -12,12 +12,13 @@ from neocog.core.boxes import boxes_from_letterbox
 from neocog.core.checkpoint import load_model
 from neocog.core.heads import TaskModel
 from neocog.core.precision import Runtime, prepare
+from neocog.core.zoo import default_model, resolve_weights
 from neocog.datasets.images import read_image
 
 from .data import Preprocess, to_input
 
-DEFAULT_WEIGHTS = Path(__file__).parent / "assets" / "digits_default.safetensors"
 TASK = "locate"
+DEFAULT_WEIGHTS = default_model(TASK).path  # the model a predictor given no weights loads
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Localizer:
     def __init__(self, weights: str | Path | None = None, device: str = "auto",
                  precision: str = "auto", threads: int | None = None,
                  memory_format: str = "auto") -> None:
-        self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
+        self.weights = resolve_weights(weights, TASK)
         self.model, self.header = load_model(self.weights, TASK)
         self.runtime = prepare(self.model, TASK, "infer", device, precision, threads,
                                memory_format)

@@ -13,6 +13,7 @@ from neocog.core.config import parse_config
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_for, seed_everything
+from neocog.core.zoo import WEIGHTS_HELP
 
 from ..classification.data import holdout
 from ..common import run_main
@@ -45,7 +46,7 @@ class LocateTrainConfig(TrainConfig):
     pretrained: bool = field(default=False, metadata={"help": "ImageNet weights (torchvision:*)"})
     channels: int = field(default=48, metadata={
         "min": 1, "shape": True, "help": "width of the head's fused map"})
-    weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
+    weights: str = field(default="", metadata={"help": f"fine-tune from this {WEIGHTS_HELP}"})
     epochs: int = 14
     batch_size: int = 32
     lr: float = 4e-3

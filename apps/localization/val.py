@@ -10,6 +10,7 @@ from neocog.core.checkpoint import atomic_write
 from neocog.core.config import parse_config
 from neocog.core.precision import RuntimeConfig
 from neocog.core.trainer import run_dir_for
+from neocog.core.zoo import WEIGHTS_HELP
 
 from ..common import run_main
 from .data import coco_source, generated_data
@@ -23,7 +24,7 @@ class LocateValConfig(RuntimeConfig):
     data: str = field(default="", metadata={
         "help": "COCO instances json (images/ beside it), or an MNIST IDX folder to generate "
                 "--val-images held-out digit images from; empty downloads MNIST"})
-    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    weights: str = field(default="", metadata={"help": f"{WEIGHTS_HELP}; default: the shipped model"})
     primary: str = field(default="largest", metadata={
         "choices": ["largest", "first"], "help": "which box of a COCO image is its main object"})
     val_images: int = field(default=500, metadata={"min": 1})

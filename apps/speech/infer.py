@@ -11,6 +11,7 @@ from pathlib import Path
 
 from neocog.core.config import parse_config
 from neocog.core.precision import RuntimeConfig
+from neocog.core.zoo import WEIGHTS_HELP
 from neocog.datasets.audio import list_audio
 from neocog.datasets.speech import DIGIT_WORDS
 
@@ -20,7 +21,7 @@ from .predictor import Transcriber
 
 @dataclass
 class TranscribeConfig(RuntimeConfig):
-    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    weights: str = field(default="", metadata={"help": f"{WEIGHTS_HELP}; default: the shipped model"})
     vocabulary: str = field(default="", metadata={
         "help": "comma-separated words (or 'digits'): beam search may only output these; "
                 "'none': greedy; empty: the words the model was trained on, if it lists them"})

@@ -21,13 +21,14 @@ from neocog.core.checkpoint import load_model
 from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel
 from neocog.core.precision import Runtime, prepare
+from neocog.core.zoo import default_model, resolve_weights
 from neocog.datasets.audio import MAX_SAMPLES, SILENCE, read_audio, resample
 
 from .data import features, pad_specs
 from .decode import Lexicon, greedy_decode, lexicon_beam_search
 
-DEFAULT_WEIGHTS = Path(__file__).parent / "assets" / "fsdd_digits.safetensors"
 TASK = "speech"
+DEFAULT_WEIGHTS = default_model(TASK).path  # the model a predictor given no weights loads
 PAUSE_FRAME = 0.05  # seconds: the granularity at which pauses are searched
 EDGE_PAUSE = 0.15  # seconds of silence put before and after each piece read
 # Pieces (of at most max_seconds) read in one forward pass: what a long recording costs
@@ -113,7 +114,7 @@ class Transcriber:
                  beam: int = 8, max_seconds: float = 20.0, device: str = "auto",
                  precision: str = "auto", threads: int | None = None,
                  memory_format: str = "auto") -> None:
-        self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
+        self.weights = resolve_weights(weights, TASK)
         self.model, self.header = load_model(self.weights, TASK)
         self.runtime = prepare(self.model, TASK, "infer", device, precision, threads,
                                memory_format)

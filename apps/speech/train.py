@@ -18,6 +18,7 @@ from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_for, seed_everything
+from neocog.core.zoo import WEIGHTS_HELP
 from neocog.datasets.speech import (
     DIGIT_WORDS,
     DigitBank,
@@ -75,7 +76,7 @@ class SpeechTrainConfig(TrainConfig):
         "min": 0, "below": 1,
         "help": "vocal tract length perturbation: frequencies scaled by 1 +- this (0: off)"})
     weights: str = field(default="", metadata={
-        "help": "start from this checkpoint (fine-tune): its model and its front end; the "
+        "help": f"fine-tune from this {WEIGHTS_HELP}: its model and its front end; the "
                 "mel and model-shape options must be left out or match it"})
     epochs: int = 45
     batch_size: int = 32

@@ -21,6 +21,7 @@ from neocog.core.config import (
 )
 from neocog.core.errors import NeocogError
 from neocog.core.precision import RuntimeConfig
+from neocog.core.zoo import WEIGHTS_HELP
 from neocog.datasets.audio import read_audio
 
 from ..common import run_main
@@ -38,7 +39,7 @@ class GenerateConfig(RuntimeConfig):
         "min": 0, "help": "softmax temperature; 0 = argmax"})
     seed: int = field(default=0, metadata=SEED_RANGE)
     out: str = field(default="generated.wav", metadata={"help": "wav file to write"})
-    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    weights: str = field(default="", metadata={"help": f"{WEIGHTS_HELP}; default: the shipped model"})
 
 
 @dataclass
@@ -48,7 +49,7 @@ class VocodeConfig(RuntimeConfig):
         "min": 0, "help": "softmax temperature; 0 = argmax"})
     seed: int = field(default=0, metadata=SEED_RANGE)
     out: str = field(default="vocoded.wav", metadata={"help": "wav file to write"})
-    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    weights: str = field(default="", metadata={"help": f"{WEIGHTS_HELP}; default: the shipped model"})
 
 
 def check_out(out: str) -> None:

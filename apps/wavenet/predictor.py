@@ -13,12 +13,14 @@ from neocog.core.checkpoint import load_model
 from neocog.core.errors import NeocogError
 from neocog.core.lpc import predictors
 from neocog.core.precision import prepare
+from neocog.core.zoo import default_model, resolve_weights
 
 from .data import index_of, mu_law_decode
 from .fast import FastGenerator
 from .model import TASK, WaveNet
 
-DEFAULT_WEIGHTS = Path(__file__).parent / "assets" / "fsdd_default.safetensors"
+DEFAULT_WEIGHTS = default_model(TASK).path  # the model a predictor given no weights loads
+
 
 
 class Synthesizer:
@@ -32,7 +34,7 @@ class Synthesizer:
     def __init__(self, weights: str | Path | None = None, device: str = "auto",
                  precision: str = "auto", threads: int | None = None,
                  memory_format: str = "auto") -> None:
-        self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
+        self.weights = resolve_weights(weights, TASK)
         model, self.header = load_model(self.weights, TASK)
         self.model: WaveNet = model  # type: ignore[assignment]
         self.precision = precision

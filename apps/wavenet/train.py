@@ -9,6 +9,7 @@ from neocog.core.checkpoint import load_model
 from neocog.core.config import parse_config
 from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_for, seed_everything
+from neocog.core.zoo import WEIGHTS_HELP
 
 from ..common import run_main
 from .data import AudioItem, Clip, CropDataset, list_items, load_clip, split_items, vocabulary
@@ -58,7 +59,7 @@ class WaveNetTrainConfig(TrainConfig):
         "min": 0, "max": 1, "help": "share of crops without mel"})
     drop_global: float = field(default=0.3, metadata={
         "min": 0, "max": 1, "help": "share without speaker/label"})
-    weights: str = field(default="", metadata={"help": "start from this checkpoint (fine-tune)"})
+    weights: str = field(default="", metadata={"help": f"fine-tune from this {WEIGHTS_HELP}"})
     epochs: int = 70
     batch_size: int = 8
     lr: float = 2e-3

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from neocog.core.config import parse_config
 from neocog.core.precision import RuntimeConfig
+from neocog.core.zoo import WEIGHTS_HELP
 
 from ..common import print_json, run_main
 from .data import list_items
@@ -17,7 +18,7 @@ from .train import load_clips
 @dataclass
 class WaveNetValConfig(RuntimeConfig):
     data: str = field(default="", metadata={"help": "held-out audio: folder or JSONL manifest"})
-    weights: str = field(default="", metadata={"help": "checkpoint; default: the shipped model"})
+    weights: str = field(default="", metadata={"help": f"{WEIGHTS_HELP}; default: the shipped model"})
     name_fields: str = field(default="", metadata={
         "help": "fields of '_'-separated file names, e.g. label,speaker (FSDD)"})
     json: bool = field(default=False, metadata={"help": "print {files, samples, bits_per_sample}"})
