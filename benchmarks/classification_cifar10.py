@@ -24,11 +24,11 @@ from neocog.apps.classification.data import ArrayDataset, Split, load_split
 from neocog.apps.classification.metrics import evaluate
 from neocog.apps.classification.predictor import TASK
 from neocog.apps.classification.train import RECIPES
+from neocog.core.zoo import shipped_models
 
 from common import SHARED, report, run, ship_half
 
-SHIPPED = Path(__file__).resolve().parents[1] / "apps" / "classification" / "assets" / \
-    "cifar10_default.safetensors"
+SHIPPED = shipped_models()["cifar10"].path
 # The CIFAR issue's targets, (held-out top-1, training seconds): the fast recipe's and
 # the shipped one's.
 TARGETS = {"cifar10": (0.915, 1200.0), "cifar10-long": (0.93, 3600.0)}
@@ -56,7 +56,7 @@ def one_seed(args: argparse.Namespace, name: str, seed: int, split: Split) -> di
                               project="runs/benchmarks", name=f"{name}_seed{seed}", **options)
     shutil.rmtree(Path(cfg.project) / TASK / cfg.name, ignore_errors=True)
     started = time.perf_counter()
-    result = train(cfg)
+    result = train(cfg, given={"recipe", "data", "seed", "precision", "project", "name", *options})
     wall = time.perf_counter() - started
     return {"seed": seed, **score(result.run_dir / "best.safetensors", split),
             "train_seconds": train_seconds(result.run_dir), "wall_seconds": wall,

@@ -154,6 +154,9 @@ def cifar(config: BackboneConfig) -> Backbone:
     """Fast-training CIFAR net after Jordan's airbench94: a fixed 2x2 whitening stem,
     then three ConvPoolBlocks of width, 4*width and 4*width channels (each halves the
     side: 32 -> 31 -> 15 -> 7 -> 3). Stride is fixed by the pools."""
+    if config.depth != 1 or config.strides is not None:
+        raise NeocogError("backbone cifar: its depth (1 block per stage) and strides (the "
+                          "pools') are fixed; leave --depth and strides at their defaults")
     w, c_in = config.width, config.in_channels
     channels = [w, 4 * w, 4 * w]
     stem = nn.Sequential(PatchWhitening(c_in), nn.GELU())

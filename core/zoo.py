@@ -62,8 +62,13 @@ def shipped_file(model: ShippedModel) -> Path:
 
 def find_model(weights: str | Path) -> ShippedModel | None:
     """The listed model `weights` names, or None. Only a str names one, exactly: a Path is
-    always a file, and so is "./mnist" on a command line (a local file named mnist)."""
-    return shipped_models().get(weights) if isinstance(weights, str) else None
+    always a file, and so is "./mnist" on a command line (a local file named mnist). A
+    name that is also a file here is an error: either reading would be a guess."""
+    model = shipped_models().get(weights) if isinstance(weights, str) else None
+    if model and Path(weights).exists():
+        raise NeocogError(f"--weights {weights}: both a shipped model's name and a file here; "
+                          f"write ./{weights} for the file")
+    return model
 
 
 def named_weights(weights: str | Path) -> Path:

@@ -19,7 +19,8 @@ FILE = "{file}"
 FILE_ARGS: dict[str, list[str]] = {
     "classify train": ["--data", FILE], "classify val": ["--weights", FILE],
     "classify infer": ["--source", FILE], "classify visualize": ["--source", FILE],
-    "speech train": ["--data", FILE], "speech val": ["--manifest", FILE],
+    "classify templates": ["--data", FILE], "speech train": ["--data", FILE],
+    "speech val": ["--manifest", FILE],
     "speech infer": ["--source", FILE], "wavenet train": ["--data", FILE],
     "wavenet generate": ["--weights", FILE], "wavenet vocode": [FILE],
     "wavenet val": ["--data", FILE], "detect train": ["--data", FILE],
@@ -31,7 +32,8 @@ FILE_ARGS: dict[str, list[str]] = {
 # A file of the wrong kind where each expects one: the name says what it pretends to be.
 WRONG_KIND = {"classify train": "data.txt", "classify val": "model.safetensors",
               "classify infer": "digit.png", "classify visualize": "digit.png",
-              "speech train": "manifest.jsonl", "speech val": "manifest.jsonl",
+              "classify templates": "data.txt", "speech train": "manifest.jsonl",
+              "speech val": "manifest.jsonl",
               "speech infer": "speech.wav", "wavenet train": "manifest.jsonl",
               "wavenet generate": "model.safetensors", "wavenet vocode": "speech.wav",
               "wavenet val": "manifest.jsonl", "detect train": "data.txt",
@@ -46,6 +48,7 @@ OUT_OF_RANGE = {
     "classify train": [["--batch-size", "0"], ["--lr", "nan"], ["--val-fraction", "1.5"],
                        ["--epochs", "-1"]],
     "classify val": [["--val-fraction", "1.5"]], "classify infer": [["--batch-size", "0"]],
+    "classify templates": [["--epochs", "0"], ["--lr", "0"]],
     "speech train": [["--batch-size", "0"], ["--n-mels", "0"], ["--warp", "1"]],
     "speech val": [["--max-seconds", "0"]], "speech infer": [["--beam", "0"]],
     "wavenet train": [["--epochs", "0"], ["--val-fraction", "0"], ["--drop-mel", "2"]],

@@ -49,7 +49,7 @@ def test_feature_info_matches_real_feature_maps(name, channels):
     assert len(shapes) == len(net.feature_info)
     for shape, info in zip(shapes, net.feature_info, strict=True):
         assert shape[1] == info.channels
-        if name != "lenet":  # LeNet's unpadded 5x5 conv trims 4 px before pooling
+        if name not in ("lenet", "cifar"):  # unpadded stems (LeNet 5x5, cifar 2x2) trim pixels
             assert (shape[2], shape[3]) == (-(-h // info.stride[0]), -(-w // info.stride[1]))
 
 
@@ -73,5 +73,5 @@ def test_torchvision_pretrained_offline_fails_with_a_clear_message(tmp_path, mon
 
 
 def test_unknown_backbone_lists_the_known_ones():
-    with pytest.raises(NeocogError, match="known: csp, lenet"):
+    with pytest.raises(NeocogError, match="known: cifar, csp, lenet"):
         build_backbone(BackboneConfig(name="vgg"))

@@ -25,4 +25,4 @@ def test_wheel_installs_only_neocog_with_its_package_data(tmp_path):
 def test_console_script_help_lists_the_tasks():
     out = subprocess.run([str(Path(PYTHON).parent / "neocog"), "--help"], capture_output=True,
                          text=True, check=True).stdout
-    assert "neocog classify {train,val,infer,visualize}" in out and "neocog inspect" in out
+    assert "neocog classify {train,val,infer,visualize,templates}" in out and "neocog inspect" in out

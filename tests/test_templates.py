@@ -81,7 +81,7 @@ def test_cli_writes_png_and_json_and_scores_the_convnet_beside(square_idx, tmp_p
     folder = tmp_path / "classify" / "t"
     assert lines[1] == f"templates: {folder / 'templates.png'}"
     summary = json.loads((folder / "templates.json").read_text())
-    assert summary["images"] == 38 and summary["train_images"] == 262
+    assert summary["images"] == 30 and summary["train_images"] == 270  # 1/10 held out
     assert summary["linear"]["top1"] > 0.9 and 0 <= summary["convnet"]["top1"] <= 1
     width, height = Image.open(folder / "templates.png").size
     assert width > 2 * height  # ten panels: two rows of five

@@ -62,9 +62,9 @@ def augmentation(pre: Preprocess, translate: float = 0.125) -> v2.Transform:
     a shift of up to `translate` of the side (reflect-padded crop)."""
     if pre.channels == 1:
         return v2.RandomAffine(degrees=12, translate=(0.12, 0.12), scale=(0.85, 1.15), shear=8)
-    pad = max(1, round(pre.size * translate))
-    return v2.Compose([v2.RandomCrop(pre.size, padding=pad, padding_mode="reflect"),
-                       v2.RandomHorizontalFlip()])
+    pad = round(pre.size * translate)
+    shift = [v2.RandomCrop(pre.size, padding=pad, padding_mode="reflect")] if pad else []
+    return v2.Compose([*shift, v2.RandomHorizontalFlip()])
 
 
 class ArrayDataset(Dataset):
@@ -109,7 +109,9 @@ def class_tails(labels: np.ndarray, fraction: float) -> tuple[np.ndarray, np.nda
     val = []
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)
-        val.extend(members[len(members) - max(1, int(round(len(members) * fraction))):])
+        # At least one held out, and at least one left to train on (none of a 1-image class)
+        n_val = min(max(1, int(round(len(members) * fraction))), len(members) - 1)
+        val.extend(members[len(members) - n_val:])
     held = np.zeros(len(labels), dtype=bool)
     held[val] = True
     return np.flatnonzero(~held), np.flatnonzero(held)

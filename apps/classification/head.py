@@ -47,6 +47,8 @@ class ClassifierHead(Head):
         c = feature_info[-1].channels
         if config.pooling not in POOLS:
             raise NeocogError(f"head pooling '{config.pooling}': expected one of {sorted(POOLS)}")
+        if not config.logit_scale > 0:  # 0 or less would rank every class the same or reversed
+            raise NeocogError(f"head logit_scale {config.logit_scale}: must be above 0")
         self.pool = POOLS[config.pooling](config.pool)
         flat = c * config.pool * config.pool
         layers: list[nn.Module] = [nn.Flatten(), nn.Dropout(config.dropout)]

@@ -12,6 +12,7 @@ from neocog.core.zoo import WEIGHTS_HELP
 from neocog.datasets.images import list_images, read_image
 
 from ..common import Failures, predict_in_batches, print_json, run_main
+from .metrics import TTA_HELP
 from .predictor import Classifier
 
 
@@ -21,8 +22,7 @@ class ClassifyInferConfig(RuntimeConfig):
     weights: str = field(default="", metadata={"help": f"{WEIGHTS_HELP}; default: the shipped model"})
     json: bool = field(default=False, metadata={"help": "print a JSON list of {file, label, score}"})
     batch_size: int = field(default=64, metadata={"min": 1})
-    tta: bool = field(default=False, metadata={
-        "help": "test-time augmentation: average shifted (and mirrored photo) views"})
+    tta: bool = field(default=False, metadata={"help": TTA_HELP})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,6 +68,9 @@ def shifted(batch: Tensor, dy: int, dx: int) -> Tensor:
     return padded[..., p - dy:p - dy + h, p - dx:p - dx + w]
 
 
+TTA_HELP = "test-time augmentation: average shifted (and mirrored photo) views"
+
+
 @torch.no_grad()
 def logits(model: TaskModel, runtime: Runtime, batch: Tensor, tta: bool = False) -> Tensor:
     """Tensor[B, C, S, S] -> fp32 logits Tensor[B, K]. With `tta`, test-time augmentation

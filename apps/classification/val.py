@@ -17,7 +17,7 @@ from neocog.core.zoo import WEIGHTS_HELP
 
 from ..common import run_main
 from .data import ArrayDataset, Preprocess, load_split
-from .metrics import evaluate
+from .metrics import TTA_HELP, evaluate
 from .predictor import TASK, Classifier
 
 DEFAULT_VAL_FRACTION = 0.125  # what models trained before checkpoints recorded it held out
@@ -32,8 +32,7 @@ class ClassifyValConfig(RuntimeConfig):
     val_fraction: float = field(default=0.0, metadata={
         "min": 0, "below": 1, "help": "held-out share when the data has no official split; "
         f"0: the model's own (its checkpoint's val_fraction, else {DEFAULT_VAL_FRACTION})"})
-    tta: bool = field(default=False, metadata={
-        "help": "test-time augmentation: average shifted (and mirrored photo) views"})
+    tta: bool = field(default=False, metadata={"help": TTA_HELP})
     project: str = "runs"
     name: str = ""
 
