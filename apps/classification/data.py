@@ -125,8 +125,11 @@ def detect_kind(folder: Path) -> str:
     return "folder"
 
 
-def load_split(data: str, val_fraction: float, imgsz: int = 0, cache: str = "") -> Split:
-    """Read `data` (empty: download MNIST to `cache`) into a train/val split."""
+def load_split(data: str, val_fraction: float, imgsz: int = 0, cache: str = "",
+               by_class: bool = True) -> Split:
+    """Read `data` (empty: download MNIST to `cache`) into a train/val split; an image
+    folder holds out each class's tail (class_tails), or with `by_class` False the random
+    `holdout` that models trained before class_tails existed held out."""
     folder = Path(data) if data else download_mnist(cache or Path.home() / ".cache" / "neocog")
     if not folder.exists():
         raise NeocogError(f"{folder}: no such data folder")
@@ -149,7 +152,7 @@ def load_split(data: str, val_fraction: float, imgsz: int = 0, cache: str = "") 
     else:
         images, labels, names = read_image_folder(folder, channels=3)  # a list: sizes differ
         pre = colour_preprocess(imgsz or 64)
-        train, val = class_tails(labels, val_fraction)
+        train, val = (class_tails if by_class else holdout)(labels, val_fraction)
     return Split([images[i] for i in train], labels[train], [images[i] for i in val], labels[val],
                  names, pre)
 

@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
                      cfg.memory_format, cfg.tta)
     pre = Preprocess(**clf.header["preprocess"])
     fraction = cfg.val_fraction or clf.header.get("val_fraction", DEFAULT_VAL_FRACTION)
-    split = load_split(cfg.data, fraction, pre.size)
+    # A checkpoint that records no val_fraction predates the per-class split of image
+    # folders: it held out a random share, and that is what it must be scored on.
+    split = load_split(cfg.data, fraction, pre.size, by_class="val_fraction" in clf.header)
     images, labels = ((split.val_images, split.val_labels) if cfg.split == "val"
                       else (split.train_images, split.train_labels))
     labels = model_labels(labels, split.names, clf, cfg.data)
