@@ -23,7 +23,7 @@ import numpy as np
 from neocog.apps.speech import SpeechTrainConfig
 from neocog.core.audio import MelConfig
 from neocog.datasets.audio import read_audio
-from neocog.datasets.speech import DIGIT_WORDS, FsddRecording, fsdd_speaker_split, read_fsdd
+from neocog.datasets.speech import DIGIT_WORDS, DigitRecording, fsdd_speaker_split, read_fsdd
 
 from common import SHARED, report, run
 
@@ -49,7 +49,7 @@ def nearest_digit(query: np.ndarray, templates: list[tuple[int, np.ndarray]]) ->
     return min(templates, key=lambda t: dtw_cost(query, t[1]))[0]
 
 
-def held_out_accuracy(recordings: list[FsddRecording], speaker: str, every: int,
+def held_out_accuracy(recordings: list[DigitRecording], speaker: str, every: int,
                       feats: dict) -> tuple[float, collections.Counter]:
     """Every take of `speaker` against takes 0, every, 2 * every, ... of the others."""
     others, queries = fsdd_speaker_split(recordings, speaker)

@@ -8,7 +8,9 @@ A field's metadata may also bound it: "min" / "max" (inclusive), "above" / "belo
 (exclusive); a float field must always be finite. check_ranges enforces that on every
 command line (dataclass_from_args) and, for configs that inherit RangeChecked, on
 construction from Python too: "--batch-size 0: must be at least 1". Metadata "shape": True
-marks an option that shapes the model, which `--resume` keeps (resumed_options).
+marks an option that shapes the model, which `--resume` keeps (resumed_options);
+"repeat": True, a string option that may be given several times, its values joined by
+commas (JoinRepeats).
 """
 
 from __future__ import annotations
@@ -115,6 +117,19 @@ class RangeChecked:
             after()
 
 
+class JoinRepeats(argparse.Action):
+    """A string option that may be given several times (metadata "repeat"): `--data a
+    --data b=2` is 'a,b=2', as `--data a,b=2` is."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        seen = getattr(namespace, self.dest, None)
+        if seen is None or seen is self.default or seen == argparse.SUPPRESS:
+            setattr(namespace, self.dest, values)  # the first time: the default goes
+        else:
+            setattr(namespace, self.dest, f"{seen},{values}")
+
+
 def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
     """Add one `--option` per field of dataclass `cls` (fields in `skip` excepted)."""
     hints = typing.get_type_hints(cls)
@@ -125,7 +140,10 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[s
         default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
         help_text = meta.get("help", "").replace("%", "%%")  # argparse formats help with %
         hint = _arg_type(hints[f.name])
-        if hint is bool:
+        if meta.get("repeat"):
+            parser.add_argument(flag(f.name), dest=f.name, default=default, help=help_text,
+                                action=JoinRepeats)
+        elif hint is bool:
             parser.add_argument(flag(f.name), dest=f.name, default=default, help=help_text,
                                 action=argparse.BooleanOptionalAction)
         else:

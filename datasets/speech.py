@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import librosa
 import numpy as np
 
 from neocog.core.errors import NeocogError
@@ -42,14 +43,15 @@ def normalize_text(text: str) -> str:
 
 
 @dataclass
-class FsddRecording:
+class DigitRecording:
     path: Path
     digit: int
     speaker: str
     take: int
+    source: str = ""  # the corpus it came from, when several are mixed (digit_sources)
 
 
-def read_fsdd(folder: str | Path) -> list[FsddRecording]:
+def read_fsdd(folder: str | Path) -> list[DigitRecording]:
     """Every `{digit}_{speaker}_{take}.wav` under `folder` (sorted). A .wav named otherwise
     is an error: skipping it would train on less data than the user gave, without a word."""
     folder = Path(folder)
@@ -59,24 +61,24 @@ def read_fsdd(folder: str | Path) -> list[FsddRecording]:
         if not match:
             raise NeocogError(f"{path}: not an FSDD name {{digit}}_{{speaker}}_{{take}}.wav "
                               "(speaker: letters, digits or '-')")
-        recordings.append(FsddRecording(path, int(match[1]), match[2], int(match[3])))
+        recordings.append(DigitRecording(path, int(match[1]), match[2], int(match[3])))
     if not recordings:
         raise NeocogError(f"{folder}: no FSDD recordings named {{digit}}_{{speaker}}_{{take}}.wav")
     return recordings
 
 
-def fsdd_items(recordings: list[FsddRecording]) -> list[SpeechItem]:
+def fsdd_items(recordings: list[DigitRecording]) -> list[SpeechItem]:
     """Isolated-digit items: each recording with its digit word as text."""
     return [SpeechItem(r.path, DIGIT_WORDS[r.digit], r.speaker) for r in recordings]
 
 
-def fsdd_official_split(recordings: list[FsddRecording]) -> tuple[list, list]:
+def fsdd_official_split(recordings: list[DigitRecording]) -> tuple[list, list]:
     """(train, test): takes 0-4 are test, the rest train (FSDD's README)."""
     test = [r for r in recordings if r.take in FSDD_TEST_TAKES]
     return [r for r in recordings if r.take not in FSDD_TEST_TAKES], test
 
 
-def fsdd_speaker_split(recordings: list[FsddRecording], speaker: str) -> tuple[list, list]:
+def fsdd_speaker_split(recordings: list[DigitRecording], speaker: str) -> tuple[list, list]:
     """(train, test): leave one speaker out, so the test voice is never heard in training."""
     speakers = sorted({r.speaker for r in recordings})
     if speaker not in speakers:
@@ -99,35 +101,105 @@ class DigitSpec:
     min_gain: float = 0.5  # each recording is scaled by a gain in this range
     max_gain: float = 1.0
     max_noise: float = 0.005  # white-noise standard deviation is uniform in [0, max_noise]
+    # Share of utterances laid over a recording's own background (the quiet its takes were
+    # trimmed of: a phone's hiss, a room, a fan), at x0.5-2 its level; 0 for white noise only.
+    recorded_noise: float = 0.0
+
+
+MIN_NOISE_SECONDS = 0.1  # a shorter stretch of background is too short to loop
+DIGITAL_SILENCE = 1e-4  # RMS under which a stretch is zeros (a synthetic voice), not noise
+
+
+def trim_silence(wave: np.ndarray, sample_rate: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """float32 (T,) -> (the take (T',), the background cut off it): leading and trailing
+    quiet (40 dB under the peak) cut, 50 ms kept each side. A Speech Commands clip is 1 s
+    around a word of half that: joined untrimmed, utterances would be half silence and
+    twice the compute. The stretches cut off that hold noise (not digital silence) and
+    last MIN_NOISE_SECONDS are returned as the recording's background."""
+    _, (start, end) = librosa.effects.trim(wave, top_db=40, frame_length=256, hop_length=64)
+    margin = int(0.05 * sample_rate)
+    cut = max(0, start - margin), min(len(wave), end + margin)
+    quiet = [wave[: cut[0]], wave[cut[1]:]]
+    noise = [q for q in quiet if len(q) >= MIN_NOISE_SECONDS * sample_rate
+             and np.sqrt(np.mean(q**2)) > DIGITAL_SILENCE]
+    return wave[cut[0]: cut[1]], noise
 
 
 class DigitBank:
-    """FSDD recordings loaded once, grouped by speaker: waves float32 (T,) per digit."""
+    """Isolated digit recordings loaded once (waves float32 (T,) at `sample_rate`, trimmed),
+    indexed by source, speaker and digit, for connected-digit utterances.
 
-    def __init__(self, recordings: list[FsddRecording], sample_rate: int) -> None:
-        self.sample_rate = sample_rate
-        self.by_speaker: dict[str, list[tuple[int, np.ndarray]]] = {}
+    Each utterance is one source's (drawn in proportion to `weights`, a source missing
+    from it weighs 1) and one of its speakers'. Its digits are drawn uniformly with
+    `balance` (a word with 30 takes is said as often as one with 350), else as often as
+    the source has them; each is the speaker's own take of that digit where there is one,
+    else another speaker's of the same source (a Speech Commands speaker says 3-4 words).
+    """
+
+    def __init__(self, recordings: list[DigitRecording], sample_rate: int,
+                 weights: dict[str, float] | None = None, balance: bool = True) -> None:
+        if not recordings:
+            raise NeocogError("no digit recordings to make utterances of")
+        self.sample_rate, self.balance = sample_rate, balance
+        self.waves, self.noises = [], []
         for r in recordings:
-            wave = read_audio(r.path, sample_rate).samples
-            self.by_speaker.setdefault(r.speaker, []).append((r.digit, wave))
-        self.speakers = sorted(self.by_speaker)
+            take, noise = trim_silence(read_audio(r.path, sample_rate).samples, sample_rate)
+            self.waves.append(take)
+            self.noises += noise
+        self.digits = [r.digit for r in recordings]
+        # source -> speaker -> digit -> indices into waves; source -> digit -> indices
+        self.takes: dict[str, dict[str, dict[int, list[int]]]] = {}
+        self.source_takes: dict[str, dict[int, list[int]]] = {}
+        for i, r in enumerate(recordings):
+            self.takes.setdefault(r.source, {}).setdefault(r.speaker, {}).setdefault(
+                r.digit, []).append(i)
+            self.source_takes.setdefault(r.source, {}).setdefault(r.digit, []).append(i)
+        self.sources = sorted(self.takes)
+        self.source_speakers = {s: sorted(by_speaker) for s, by_speaker in self.takes.items()}
+        self.source_all = {s: [i for takes in by_digit.values() for i in takes]
+                           for s, by_digit in self.source_takes.items()}
+        share = np.array([(weights or {}).get(s, 1.0) for s in self.sources], np.float64)
+        self.source_share = share / share.sum()
+        self.speakers = sorted(s for by_speaker in self.takes.values() for s in by_speaker)
+
+    def pick(self, rng: np.random.Generator, source: str, speaker: str) -> int:
+        """The index of one take: a digit drawn as `balance` says, the speaker's own take."""
+        by_digit = self.source_takes[source]
+        if self.balance:
+            digit = sorted(by_digit)[rng.integers(len(by_digit))]
+        else:
+            everything = self.source_all[source]
+            digit = self.digits[everything[rng.integers(len(everything))]]
+        pool = self.takes[source][speaker].get(digit) or by_digit[digit]
+        return pool[rng.integers(len(pool))]
 
     def utterance(self, rng: np.random.Generator, spec: DigitSpec,
                   count: int | None = None) -> tuple[np.ndarray, str, str]:
         """One connected-digit utterance of one random speaker: (wave float32 (T,), text,
         speaker); `count` digits, or a random number of them in the spec's range."""
-        speaker = self.speakers[rng.integers(len(self.speakers))]
-        pool = self.by_speaker[speaker]
+        source = self.sources[rng.choice(len(self.sources), p=self.source_share)]
+        speakers = self.source_speakers[source]
+        speaker = speakers[rng.integers(len(speakers))]
         if count is None:
             count = int(rng.integers(spec.min_digits, spec.max_digits + 1))
         parts, words = [self._pause(rng, spec)], []
-        for index in rng.integers(len(pool), size=count):
-            digit, wave = pool[index]
-            parts += [wave * rng.uniform(spec.min_gain, spec.max_gain), self._pause(rng, spec)]
-            words.append(DIGIT_WORDS[digit])
+        for _ in range(count):
+            index = self.pick(rng, source, speaker)
+            parts += [self.waves[index] * rng.uniform(spec.min_gain, spec.max_gain),
+                      self._pause(rng, spec)]
+            words.append(DIGIT_WORDS[self.digits[index]])
         wave = np.concatenate(parts)
         wave = wave + rng.normal(0, rng.uniform(0, spec.max_noise), len(wave))
+        if self.noises and rng.random() < spec.recorded_noise:
+            wave = wave + self.background(rng, len(wave))
         return wave.astype(np.float32), " ".join(words), speaker
+
+    def background(self, rng: np.random.Generator, length: int) -> np.ndarray:
+        """(length,) of one recording's background, looped from a random offset, at x0.5-2."""
+        noise = self.noises[rng.integers(len(self.noises))]
+        start = int(rng.integers(len(noise)))
+        looped = np.resize(np.roll(noise, -start), length)  # np.resize repeats it cyclically
+        return looped * rng.uniform(0.5, 2.0)
 
     def _pause(self, rng: np.random.Generator, spec: DigitSpec) -> np.ndarray:
         seconds = rng.uniform(spec.min_pause, spec.max_pause)

@@ -1,11 +1,12 @@
-"""`neocog speech train`: train the CTC recogniser on FSDD connected digits generated on
-the fly, or on a manifest / LibriSpeech / Speech Commands corpus."""
+"""`neocog speech train`: train the CTC recogniser on connected digits generated on the
+fly from isolated-digit sources (FSDD, Speech Commands digits, synthetic voices,
+AudioMNIST; several at once, weighted), or on a manifest / LibriSpeech / Speech Commands
+corpus."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -14,19 +15,12 @@ from neocog.core.audio import NORMALIZATIONS, MelConfig
 from neocog.core.backbones import BackboneConfig
 from neocog.core.checkpoint import load_model
 from neocog.core.config import given_fields, keep_fixed, parse_config
-from neocog.core.errors import NeocogError
 from neocog.core.heads import TaskModel, build_model
 from neocog.core.precision import Runtime
 from neocog.core.trainer import TrainConfig, Trainer, TrainResult, run_for, seed_everything
 from neocog.core.zoo import WEIGHTS_HELP
-from neocog.datasets.speech import (
-    DIGIT_WORDS,
-    DigitBank,
-    FsddRecording,
-    fsdd_speaker_split,
-    read_corpus,
-    read_fsdd,
-)
+from neocog.datasets.digit_sources import DigitSource, is_digit_data, read_digit_sources, split_speakers
+from neocog.datasets.speech import DIGIT_WORDS, DigitBank, DigitRecording, DigitSpec, read_corpus
 
 from ..common import run_main
 from .data import Augment, ConnectedDigitSet, SpeechSet, collate
@@ -43,10 +37,25 @@ STRIDES = [[2, 2], [2, 1], [2, 1], [2, 1]]
 @dataclass
 class SpeechTrainConfig(TrainConfig):
     data: str = field(default="", metadata={
-        "help": "FSDD recordings folder (connected digits are generated from it), or a JSONL "
-                "manifest, LibriSpeech or Speech Commands folder"})
+        "repeat": True,
+        "help": "isolated-digit sources PATH[=WEIGHT] (given several times or comma-separated: "
+                "FSDD-named folders, Speech Commands digit folders; connected digits are "
+                "generated from them), or one JSONL manifest, LibriSpeech or Speech Commands "
+                "corpus"})
     holdout_speaker: str = field(default="", metadata={
-        "help": "FSDD: validate on this speaker, never trained on; empty trains on all"})
+        "help": "digits: validate on this speaker (an id source/name, or a name one source "
+                "alone has), never trained on; empty trains on all"})
+    holdout_share: float = field(default=0.0, metadata={
+        "min": 0, "below": 1,
+        "help": "digits: also hold out the speakers whose hash share is below this, in each "
+                "source of 20 speakers or more (Speech Commands' which_set: 0.2 = its "
+                "validation and test speakers)"})
+    recorded_noise: float = field(default=0.0, metadata={
+        "min": 0, "max": 1,
+        "help": "digits: share of training utterances laid over the background the "
+                "recordings' takes were trimmed of (real phone and room noise)"})
+    balance: bool = field(default=True, metadata={
+        "help": "digits: every digit word as often as the others, however few takes it has"})
     val: str = field(default="", metadata={
         "help": "corpora: a manifest or folder to validate on; empty holds out 10%"})
     utterances: int = field(default=2000, metadata={"min": 1, "help": "FSDD: generated per epoch"})
@@ -113,29 +122,26 @@ def fine_tuning_config(cfg: SpeechTrainConfig, mel: MelConfig, model: dict,
     return keep_fixed(cfg, kept, given, cfg.weights)
 
 
-def held_out(cfg: SpeechTrainConfig, recordings: list[FsddRecording]
-             ) -> tuple[list[FsddRecording], list[FsddRecording]]:
-    """(training, held-out) recordings: a misspelt --holdout-speaker would otherwise
-    validate on the training speakers without a word, so it is an error listing them."""
-    if not cfg.holdout_speaker:
-        return recordings, []
-    try:
-        train, held = fsdd_speaker_split(recordings, cfg.holdout_speaker)
-    except NeocogError as err:
-        raise NeocogError(f"--holdout-speaker: {err}") from None
-    if not train:
-        raise NeocogError(f"--holdout-speaker {cfg.holdout_speaker}: the only speaker in "
-                          f"{cfg.data}; nobody would be left to train on")
-    return train, held
+def held_out(cfg: SpeechTrainConfig, sources: list[DigitSource]
+             ) -> tuple[list[DigitRecording], list[DigitRecording]]:
+    """(training, held-out) recordings, whole speakers held out (split_speakers): a
+    misspelt --holdout-speaker is an error listing the speakers, never a validation on
+    training voices."""
+    kept, held = split_speakers(sources, cfg.holdout_speaker, cfg.holdout_share)
+    return [r for source in kept for r in source.recordings], held
 
 
-def fsdd_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str,
-              augment: Augment | None) -> tuple[Dataset, Dataset]:
-    """Generated connected-digit utterances: training speakers, and validation speaker(s)."""
-    train, held = held_out(cfg, read_fsdd(cfg.data))
-    train_bank = DigitBank(train, mel.sample_rate)
-    val_bank = DigitBank(held, mel.sample_rate) if held else train_bank
-    return (ConnectedDigitSet(train_bank, cfg.utterances, mel, alphabet, augment=augment,
+def digit_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str,
+               augment: Augment | None) -> tuple[Dataset, Dataset]:
+    """Generated connected-digit utterances: training speakers, and validation speakers
+    (the training ones when none is held out)."""
+    sources = read_digit_sources(cfg.data)
+    train, held = held_out(cfg, sources)
+    weights = {source.name: source.weight for source in sources}
+    train_bank = DigitBank(train, mel.sample_rate, weights, cfg.balance)
+    val_bank = DigitBank(held, mel.sample_rate, weights, cfg.balance) if held else train_bank
+    spec = DigitSpec(recorded_noise=cfg.recorded_noise)
+    return (ConnectedDigitSet(train_bank, cfg.utterances, mel, alphabet, spec, augment=augment,
                               group=cfg.batch_size),
             ConnectedDigitSet(val_bank, cfg.val_utterances, mel, alphabet, fixed=True,
                               seed=cfg.seed + 1))
@@ -154,11 +160,6 @@ def corpus_sets(cfg: SpeechTrainConfig, mel: MelConfig, alphabet: str,
     return SpeechSet(train_items, mel, alphabet, augment), SpeechSet(val_items, mel, alphabet)
 
 
-def is_fsdd(data: str) -> bool:
-    folder = Path(data)
-    return folder.is_dir() and next(folder.glob("[0-9]_*_*.wav"), None) is not None
-
-
 def make_trainer(cfg: SpeechTrainConfig, given: Collection[str] | None = None) -> Trainer:
     """The run `train(cfg, given)` makes, set up (data, model, validation), not started."""
     cfg, run_dir = run_for(cfg, TASK, given)
@@ -166,7 +167,8 @@ def make_trainer(cfg: SpeechTrainConfig, given: Collection[str] | None = None) -
     seed_everything(cfg.seed)  # the initial weights too are a function of --seed
     model, mel, cfg = build_recognizer(cfg, given)
     alphabet = model.head.config.alphabet
-    sets = fsdd_sets if is_fsdd(cfg.data) else corpus_sets
+    digits = is_digit_data(cfg.data)
+    sets = digit_sets if digits else corpus_sets
     train_set, val_set = sets(cfg, mel, alphabet, augment)
     val_examples = [val_set[i] for i in range(len(val_set))]  # decoded once, reused each epoch
     references = [labels_to_text(labels.tolist(), alphabet) for _, labels in val_examples]
@@ -177,7 +179,7 @@ def make_trainer(cfg: SpeechTrainConfig, given: Collection[str] | None = None) -
                                       runtime=runtime)
         return error_rates(references, hypotheses)
 
-    meta = {"mel": mel.to_dict(), "words": DIGIT_WORDS if is_fsdd(cfg.data) else []}
+    meta = {"mel": mel.to_dict(), "words": DIGIT_WORDS if digits else []}
     return Trainer(model, train_set, cfg, run_dir, validate, "wer", meta, collate=collate,
                    mode="min", app_config=asdict(cfg))
 
