@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from neocog.datasets.audio import read_audio
-from neocog.datasets.speech import read_fsdd
+from neocog.datasets.speech import DIGIT_WORDS, read_fsdd
 
 from .conftest import PYTHON, SHARED
 
@@ -74,4 +74,38 @@ def test_template_baseline_names_an_unknown_voice_and_writes_no_result(tmp_path)
     assert res.returncode == 1 and res.stdout == ""
     assert res.stderr == ("error: FSDD speaker 'alice' not found; speakers: george, jackson, "
                           "lucas, nicolas, yweweler\n")
+    assert sorted((BENCHMARKS / "results").iterdir()) == before
+
+
+def test_speech_digits_summary_names_the_worst_voice_and_word(monkeypatch):
+    """The leave-speakers-out table: each FSDD voice's accuracy, the Speech Commands words
+    averaged over the runs, and the worst of each."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = importlib.import_module("speech_digits")
+    seen = {}
+    monkeypatch.setattr(bench, "report", lambda name, rows, result: seen.update(result, name=name))
+
+    def record(voice, accuracy, six):
+        per_word = {w: 1.0 for w in DIGIT_WORDS} | {"six": six}
+        return {"holdout_voice": voice, "train_seconds": 900.0, "results": {
+            "isolated_fsdd": {"accuracy": accuracy},
+            "isolated_speech_commands_digits": {"accuracy": 0.98, "per_word": per_word},
+            "composed_unseen": {"wer": 0.04}}}
+
+    bench.summary([record("ann", 0.99, 0.8), record("bob", 0.9, 0.9)], "t")
+    assert seen["name"] == "speech_digits_t_loso" and seen["fsdd_voices"] == {"ann": 0.99, "bob": 0.9}
+    assert seen["worst_voice"] == "bob" and seen["worst_word"] == "six"
+    assert seen["per_word"]["six"] == pytest.approx(0.85) and not seen["meets_target"]  # bob 0.9
+    bench.summary([record("ann", 0.99, 0.8), record("bob", 0.97, 0.9)], "t")
+    assert seen["meets_target"]
+
+
+def test_speech_digits_summary_of_runs_not_made_is_refused(tmp_path):
+    before = sorted((BENCHMARKS / "results").iterdir())
+    res = subprocess.run([PYTHON, str(BENCHMARKS / "speech_digits.py"), "--summary", "--tag",
+                          "never-run", "--holdout", "ann,bob"], capture_output=True, text=True,
+                         cwd=tmp_path)
+    assert res.returncode == 1 and res.stdout == ""
+    assert res.stderr.startswith("--summary: no run of speech_digits_never-run_ann.json, "
+                                 "speech_digits_never-run_bob.json")
     assert sorted((BENCHMARKS / "results").iterdir()) == before

@@ -87,7 +87,7 @@ class SpeechTrainConfig(TrainConfig):
     weights: str = field(default="", metadata={
         "help": f"fine-tune from this {WEIGHTS_HELP}: its model and its front end; the "
                 "mel and model-shape options must be left out or match it"})
-    epochs: int = 45
+    epochs: int = 20
     batch_size: int = 32
     lr: float = 3e-3
     warmup_epochs: float = 1.0
