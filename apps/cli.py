@@ -46,6 +46,7 @@ SINGLE: dict[str, str] = {
     "demo": "neocog.apps.demo",
     "models": "neocog.apps.models",  # neocog models [--json]: the names --weights accepts
     "transcribe": "neocog.apps.speech.transcribe",  # neocog transcribe FILE_OR_DIR... [--json]
+    "studio": "neocog.apps.studio.server",  # neocog studio [--host] [--port] [--runs]: the web app
 }
 
 

@@ -99,7 +99,8 @@ def volume_table(model: nn.Module, input_shape: Shape) -> list[LayerVolume]:
     hooks = [m.register_forward_hook(record(n)) for n, m in model.named_modules()
              if isinstance(m, _TRACKED)]
     try:
-        model.eval()(torch.zeros(1, *input_shape))
+        device = next((p.device for p in model.parameters()), None)  # a served model may be on CUDA
+        model.eval()(torch.zeros(1, *input_shape, device=device))
     finally:
         for h in hooks:
             h.remove()

@@ -63,7 +63,8 @@ OUT_OF_RANGE = {
 # Commands with a required positional argument get one for the option cases.
 POSITIONAL = {"wavenet vocode": ["speech.wav"], "transcribe": ["speech.wav"]}
 ALL = [f"{task} {mode}" for task, modes in COMMANDS.items() for mode in modes] + \
-      [name for name in SINGLE if name not in ("demo", "models")]  # those two read no file
+      [name for name in SINGLE if name not in ("demo", "models", "studio")]  # those read no
+# file; the studio serves until stopped (tests/test_studio.py checks its options)
 
 
 def test_the_tables_cover_every_command():

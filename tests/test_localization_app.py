@@ -61,7 +61,7 @@ def test_head_returns_one_class_and_box_per_image_and_its_loss_falls():
         image[i, :, y1:y2, x1:x2] = label + 1
     opt = torch.optim.Adam(head.parameters(), 1e-2)
     losses = []
-    for _ in range(150):
+    for _ in range(300):  # 150 left 0.46x on a CPU without AVX-512
         out = head.loss(head(features, image), targets)
         opt.zero_grad()
         out["loss"].backward()

@@ -187,7 +187,8 @@ def test_pre_training_on_a_speech_commands_tree_then_fine_tuning_on_fsdd(tmp_pat
     # A word that is not a digit makes it a corpus of every word (a digit-only tree would be
     # a digit source, joined into connected digits: tests/test_speech_sources.py).
     (commands / "yes").mkdir()
-    (commands / "yes" / "lucas_nohash_0.wav").write_bytes((commands / "one" / "lucas_nohash_0.wav").read_bytes())
+    take = (commands / "one" / "lucas_nohash_0.wav").read_bytes()
+    (commands / "yes" / "lucas_nohash_0.wav").write_bytes(take)
     common = ["--epochs", "1", "--batch-size", "8", "--project", str(tmp_path / "runs")]
     run(capsys, ["speech", "train", "--data", str(commands), "--name", "pre", "--n-mels", "32",
                  *common], check=True)

@@ -14,6 +14,7 @@ from neocog.core.zoo import default_model, resolve_weights
 from neocog.datasets.images import read_image
 
 from .data import Preprocess, normalize, to_tensor
+from .head import ClassPrediction
 from .metrics import logits
 
 TASK = "classify"
@@ -51,7 +52,11 @@ class Classifier:
         return normalize(to_tensor(image, self.pre), self.pre)
 
     @torch.no_grad()
-    def __call__(self, images: list[np.ndarray | str | Path]) -> list[Classification]:
+    def predictions(self, images: list[np.ndarray | str | Path]) -> list[ClassPrediction]:
+        """The head's prediction per image, with its probabilities over `names`."""
         batch = torch.stack([self.prepare(im) for im in images])  # (B, C, S, S)
-        results = self.model.predict(logits(self.model, self.runtime, batch, self.tta))
-        return [Classification(self.names[r.index], r.index, r.score) for r in results]
+        return self.model.predict(logits(self.model, self.runtime, batch, self.tta))
+
+    def __call__(self, images: list[np.ndarray | str | Path]) -> list[Classification]:
+        return [Classification(self.names[r.index], r.index, r.score)
+                for r in self.predictions(images)]

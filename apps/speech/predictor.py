@@ -134,17 +134,21 @@ class Transcriber:
         audio = read_audio(source, self.mel.sample_rate)
         return audio.samples, audio.note
 
-    def transcribe_wave(self, wave: np.ndarray) -> str:
-        """A mono float32 wave (T,) at the model's rate -> text."""
+    def spectrograms(self, wave: np.ndarray) -> list[Tensor]:
+        """A mono float32 wave (T,) at the model's rate -> what the model reads: one log-mel
+        image Tensor[1, n_mels, frames] per piece (split_at_pauses), each framed in silence."""
         pieces = split_at_pauses(wave, self.mel.sample_rate, self.max_seconds)
         # Framed in silence as every training utterance is (50-300 ms pauses): a recording
         # cut tight to the word otherwise loses its first and last sounds' context
         # (FSDD takes of an unseen voice: 78% -> 86% read right).
         edge = np.zeros(int(EDGE_PAUSE * self.mel.sample_rate), np.float32)
-        specs = (features(torch.from_numpy(np.concatenate([edge, p, edge])), self.mel)
-                 for p in pieces)  # made batch by batch as transcribe_specs draws them
-        return " ".join(t for t in transcribe_specs(self.model, specs, self.decode,
-                                                      runtime=self.runtime) if t)
+        return [features(torch.from_numpy(np.concatenate([edge, p, edge])), self.mel)
+                for p in pieces]
+
+    def transcribe_wave(self, wave: np.ndarray) -> str:
+        """A mono float32 wave (T,) at the model's rate -> text."""
+        return " ".join(t for t in transcribe_specs(self.model, self.spectrograms(wave),
+                                                      self.decode, runtime=self.runtime) if t)
 
     def transcribe(self, source: str | Path | np.ndarray, sample_rate: int | None = None) -> str:
         """A file path, or a float32 waveform (sample_rate required) -> its transcript."""
