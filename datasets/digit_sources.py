@@ -17,9 +17,8 @@ from pathlib import Path
 
 from neocog.core.errors import NeocogError
 
-from .speech import DIGIT_WORDS, FSDD_NAME, DigitRecording, read_fsdd
+from .speech import DIGIT_WORDS, FSDD_NAME, SC_NOHASH, DigitRecording, read_fsdd
 
-SC_NAME = "_nohash_"
 # Speech Commands' own which_set(): a speaker's SHA-1 modulo this, as a share of it, puts
 # the speaker in validation below 10% and in test below 20%, whatever the file order.
 SHARE_MODULUS = 2**27 - 1
@@ -68,7 +67,7 @@ def read_speech_commands_digits(folder: Path) -> list[DigitRecording]:
     recordings = []
     for digit, word in enumerate(DIGIT_WORDS):
         for path in sorted((folder / word).glob("*.wav")):
-            speaker, sep, take = path.stem.partition(SC_NAME)
+            speaker, sep, take = path.stem.partition(SC_NOHASH)
             if not sep or not take.isdigit():
                 raise NeocogError(f"{path}: not a Speech Commands name <speaker>_nohash_<n>.wav")
             recordings.append(DigitRecording(path, digit, speaker, int(take)))

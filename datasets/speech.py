@@ -23,6 +23,7 @@ from .images import require_files
 
 DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)$")  # speaker: letters, digits, hyphens
+SC_NOHASH = "_nohash_"  # Speech Commands: <speaker>_nohash_<n>.wav
 FSDD_TEST_TAKES = range(5)  # the official FSDD split: takes 0-4 of every digit are test
 
 
@@ -156,17 +157,18 @@ class DigitBank:
             self.source_takes.setdefault(r.source, {}).setdefault(r.digit, []).append(i)
         self.sources = sorted(self.takes)
         self.source_speakers = {s: sorted(by_speaker) for s, by_speaker in self.takes.items()}
+        self.source_digits = {s: sorted(by_digit) for s, by_digit in self.source_takes.items()}
         self.source_all = {s: [i for takes in by_digit.values() for i in takes]
                            for s, by_digit in self.source_takes.items()}
         share = np.array([(weights or {}).get(s, 1.0) for s in self.sources], np.float64)
         self.source_share = share / share.sum()
-        self.speakers = sorted(s for by_speaker in self.takes.values() for s in by_speaker)
 
     def pick(self, rng: np.random.Generator, source: str, speaker: str) -> int:
         """The index of one take: a digit drawn as `balance` says, the speaker's own take."""
         by_digit = self.source_takes[source]
         if self.balance:
-            digit = sorted(by_digit)[rng.integers(len(by_digit))]
+            digits = self.source_digits[source]
+            digit = digits[rng.integers(len(digits))]
         else:
             everything = self.source_all[source]
             digit = self.digits[everything[rng.integers(len(everything))]]
@@ -242,7 +244,7 @@ def read_speech_commands(folder: str | Path) -> list[SpeechItem]:
             continue
         for wav in sorted(sub.glob("*.wav")):
             items.append(SpeechItem(wav, normalize_text(sub.name.replace("_", " ")),
-                                    wav.stem.split("_nohash_")[0]))
+                                    wav.stem.split(SC_NOHASH)[0]))
     return items
 
 
