@@ -8,7 +8,7 @@ with spaces.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
@@ -134,16 +134,17 @@ class Transcriber:
         audio = read_audio(source, self.mel.sample_rate)
         return audio.samples, audio.note
 
-    def spectrograms(self, wave: np.ndarray) -> list[Tensor]:
+    def spectrograms(self, wave: np.ndarray) -> Iterator[Tensor]:
         """A mono float32 wave (T,) at the model's rate -> what the model reads: one log-mel
-        image Tensor[1, n_mels, frames] per piece (split_at_pauses), each framed in silence."""
+        image Tensor[1, n_mels, frames] per piece (split_at_pauses), each framed in silence;
+        made one at a time as they are drawn, so an hour of audio is never all in memory."""
         pieces = split_at_pauses(wave, self.mel.sample_rate, self.max_seconds)
         # Framed in silence as every training utterance is (50-300 ms pauses): a recording
         # cut tight to the word otherwise loses its first and last sounds' context
         # (FSDD takes of an unseen voice: 78% -> 86% read right).
         edge = np.zeros(int(EDGE_PAUSE * self.mel.sample_rate), np.float32)
-        return [features(torch.from_numpy(np.concatenate([edge, p, edge])), self.mel)
-                for p in pieces]
+        return (features(torch.from_numpy(np.concatenate([edge, p, edge])), self.mel)
+                for p in pieces)
 
     def transcribe_wave(self, wave: np.ndarray) -> str:
         """A mono float32 wave (T,) at the model's rate -> text."""
